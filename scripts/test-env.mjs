@@ -1,0 +1,1 @@
+// PLACEHOLDER — the tracking module makes this install MLflow (venv) and check for Chromium.
