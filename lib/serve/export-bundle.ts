@@ -1,0 +1,137 @@
+import { existsSync } from 'node:fs';
+import { readFile, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { KdError } from '../errors.js';
+import { parseOrThrow } from '../validation.js';
+
+/** The files of an export directory the server reads (the weight files come from model.json). */
+const MODEL_FILE = 'model.json';
+const VOCAB_FILE = 'vocab.json';
+const LABELS_FILE = 'labels.json';
+const PREPROCESSING_FILE = 'preprocessing.json';
+const METADATA_FILE = 'metadata.json';
+const MODEL_CARD_FILE = 'model-card.md';
+
+const modelJsonSchema = z.object({
+  modelTopology: z.record(z.string(), z.unknown()),
+  weightsManifest: z
+    .array(z.object({ paths: z.array(z.string().min(1)).min(1), weights: z.array(z.unknown()) }))
+    .min(1),
+});
+
+const vocabSchema = z
+  .record(z.string(), z.number().int().nonnegative())
+  .refine((vocab) => vocab['<unk>'] !== undefined, { message: 'has no "<unk>" entry' });
+
+const labelsSchema = z
+  .array(z.string().min(1))
+  .min(2)
+  .refine((labels) => new Set(labels).size === labels.length, { message: 'label names must be unique' });
+
+const preprocessingSchema = z.object({
+  lowercase: z.boolean(),
+  strip_accents: z.boolean(),
+  max_len: z.number().int().positive(),
+});
+
+/** Name, version and fingerprint identify the model in every answer; the rest is passed through. */
+const metadataSchema = z.looseObject({
+  name: z.string().min(1),
+  version: z.union([z.string().min(1), z.number()]).transform(String),
+  fingerprint: z.string().min(1),
+});
+
+export type Preprocessing = z.infer<typeof preprocessingSchema>;
+export type ExportMetadata = z.infer<typeof metadataSchema>;
+export type ModelJson = z.infer<typeof modelJsonSchema>;
+
+/** One export read into memory: what the server predicts with is exactly what the page downloads. */
+export interface ExportBundle {
+  /** The export directory with symlinks resolved (a rollback re-points a link and reloads). */
+  dir: string;
+  modelJson: ModelJson;
+  /** Weight file name → bytes, in the order of the manifest. */
+  weights: ReadonlyMap<string, Buffer>;
+  vocab: Record<string, number>;
+  labels: string[];
+  preprocessing: Preprocessing;
+  metadata: ExportMetadata;
+  modelCard: string | null;
+  /** Every file the browser may fetch under /model/, by name. */
+  files: ReadonlyMap<string, Buffer>;
+}
+
+async function readBytes(dir: string, name: string): Promise<Buffer> {
+  const file = path.join(dir, name);
+  try {
+    return await readFile(file);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (error as Error).message;
+    throw new KdError(`${file}: ${reason}`);
+  }
+}
+
+function parseJson(file: string, bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new KdError(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+async function readJson<T>(dir: string, name: string, schema: z.ZodType<T>): Promise<{ value: T; bytes: Buffer }> {
+  const bytes = await readBytes(dir, name);
+  const file = path.join(dir, name);
+  return { value: parseOrThrow(schema, parseJson(file, bytes), file), bytes };
+}
+
+/** A weight path from model.json must name a file inside the export, never ../ or an absolute path. */
+function weightFileName(dir: string, ref: string): string {
+  if (ref !== path.basename(ref) || ref === '..' || ref === '.') {
+    throw new KdError(`${path.join(dir, MODEL_FILE)}: weight path "${ref}" must be a file name inside the export`);
+  }
+  return ref;
+}
+
+/**
+ * Reads and validates an export directory (written by the export stage). Throws a KdError naming
+ * the file at fault; never returns a half-read export.
+ */
+export async function readExport(exportDir: string): Promise<ExportBundle> {
+  if (!existsSync(exportDir)) {
+    throw new KdError(`${exportDir}: no such export directory (run \`kd-pipeline run\` to produce artifacts/export, or pass --model)`);
+  }
+  const dir = await realpath(exportDir);
+  const [model, vocab, labels, preprocessing, metadata] = await Promise.all([
+    readJson(dir, MODEL_FILE, modelJsonSchema),
+    readJson(dir, VOCAB_FILE, vocabSchema),
+    readJson(dir, LABELS_FILE, labelsSchema),
+    readJson(dir, PREPROCESSING_FILE, preprocessingSchema),
+    readJson(dir, METADATA_FILE, metadataSchema),
+  ]);
+  const weightNames = model.value.weightsManifest.flatMap((group) => group.paths.map((ref) => weightFileName(dir, ref)));
+  const weights = new Map<string, Buffer>();
+  for (const name of weightNames) weights.set(name, await readBytes(dir, name));
+  const modelCard = existsSync(path.join(dir, MODEL_CARD_FILE)) ? (await readBytes(dir, MODEL_CARD_FILE)).toString('utf8') : null;
+
+  const files = new Map<string, Buffer>([
+    [MODEL_FILE, model.bytes],
+    [VOCAB_FILE, vocab.bytes],
+    [LABELS_FILE, labels.bytes],
+    [PREPROCESSING_FILE, preprocessing.bytes],
+    [METADATA_FILE, metadata.bytes],
+    ...weights,
+  ]);
+  return {
+    dir,
+    modelJson: model.value,
+    weights,
+    vocab: vocab.value,
+    labels: labels.value,
+    preprocessing: preprocessing.value,
+    metadata: metadata.value,
+    modelCard,
+    files,
+  };
+}
