@@ -68,6 +68,7 @@ const metadataResponseSchema = z.object({
   metadata: z.record(z.string(), z.unknown()).describe('metadata.json of the export: export time, metrics, …'),
   model_card: z.string().nullable().describe('model-card.md of the export (Markdown)'),
   export_dir: z.string(),
+  variant: z.enum(['float16', 'uint8']).nullable().describe('the quantized variant served, or null for float32'),
   loaded_at: z.string(),
   limits: z.object({ max_text_chars: z.number(), max_batch_texts: z.number(), max_body_bytes: z.number() }),
 });

@@ -46,10 +46,16 @@ export type Preprocessing = z.infer<typeof preprocessingSchema>;
 export type ExportMetadata = z.infer<typeof metadataSchema>;
 export type ModelJson = z.infer<typeof modelJsonSchema>;
 
+/** The quantized variants the export stage writes beside the float32 model, in sub-folders. */
+export const VARIANTS = ['float16', 'uint8'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
 /** One export read into memory: what the server predicts with is exactly what the page downloads. */
 export interface ExportBundle {
   /** The export directory with symlinks resolved (a rollback re-points a link and reloads). */
   dir: string;
+  /** The quantized variant served (its model.json and weights come from `<dir>/<variant>/`), if any. */
+  variant: Variant | null;
   modelJson: ModelJson;
   /** Weight file name → bytes, in the order of the manifest. */
   weights: ReadonlyMap<string, Buffer>;
@@ -95,24 +101,26 @@ function weightFileName(dir: string, ref: string): string {
 }
 
 /**
- * Reads and validates an export directory (written by the export stage). Throws a KdError naming
- * the file at fault; never returns a half-read export.
+ * Reads and validates an export directory (written by the export stage), with the model of a
+ * quantized variant if one is named. Throws a KdError naming the file at fault; never returns a
+ * half-read export.
  */
-export async function readExport(exportDir: string): Promise<ExportBundle> {
+export async function readExport(exportDir: string, variant: Variant | null = null): Promise<ExportBundle> {
   if (!existsSync(exportDir)) {
     throw new KdError(`${exportDir}: no such export directory (run \`kd-pipeline run\` to produce artifacts/export, or pass --model)`);
   }
   const dir = await realpath(exportDir);
+  const modelDir = variant === null ? dir : path.join(dir, variant);
   const [model, vocab, labels, preprocessing, metadata] = await Promise.all([
-    readJson(dir, MODEL_FILE, modelJsonSchema),
+    readJson(modelDir, MODEL_FILE, modelJsonSchema),
     readJson(dir, VOCAB_FILE, vocabSchema),
     readJson(dir, LABELS_FILE, labelsSchema),
     readJson(dir, PREPROCESSING_FILE, preprocessingSchema),
     readJson(dir, METADATA_FILE, metadataSchema),
   ]);
-  const weightNames = model.value.weightsManifest.flatMap((group) => group.paths.map((ref) => weightFileName(dir, ref)));
+  const weightNames = model.value.weightsManifest.flatMap((group) => group.paths.map((ref) => weightFileName(modelDir, ref)));
   const weights = new Map<string, Buffer>();
-  for (const name of weightNames) weights.set(name, await readBytes(dir, name));
+  for (const name of weightNames) weights.set(name, await readBytes(modelDir, name));
   const modelCard = existsSync(path.join(dir, MODEL_CARD_FILE)) ? (await readBytes(dir, MODEL_CARD_FILE)).toString('utf8') : null;
 
   const files = new Map<string, Buffer>([
@@ -125,6 +133,7 @@ export async function readExport(exportDir: string): Promise<ExportBundle> {
   ]);
   return {
     dir,
+    variant,
     modelJson: model.value,
     weights,
     vocab: vocab.value,
