@@ -68,7 +68,9 @@ export class MicroBatcher<I, O> {
     if (this.queued >= this.options.maxBatch) {
       this.flush();
     } else if (this.timer === undefined) {
-      this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs);
+      // After the wait, flush from the check phase, so that requests whose bytes arrived while the
+      // event loop was busy (e.g. in the previous model call) are read in first and join the batch.
+      this.timer = setTimeout(() => setImmediate(() => this.flush()), this.options.maxWaitMs);
     }
   }
 
