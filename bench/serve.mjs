@@ -92,6 +92,7 @@ function load(url, connections, seconds, maxRequests) {
     connections,
     duration: seconds,
     maxOverallRequests: maxRequests,
+    timeout: 30, // seconds; the teacher at concurrency 64 keeps requests queued for several seconds
     requests: SENTENCES.map((text) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) })),
   });
 }
@@ -150,9 +151,11 @@ try {
   };
   mkdirSync(path.dirname(args.out), { recursive: true });
   writeFileSync(args.out, `${JSON.stringify(summary, null, 2)}\n`);
-  console.log('| model | concurrency | requests/s | p50 ms | p99 ms | requests | non-2xx |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const r of summary.rows) console.log(`| ${r.model} | ${r.concurrency} | ${r.requests_per_s} | ${r.p50_ms} | ${r.p99_ms} | ${r.requests} | ${r.non_2xx} |`);
+  console.log('| model | concurrency | requests/s | p50 ms | p99 ms | requests | non-2xx | errors |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of summary.rows) {
+    console.log(`| ${r.model} | ${r.concurrency} | ${r.requests_per_s} | ${r.p50_ms} | ${r.p99_ms} | ${r.requests} | ${r.non_2xx} | ${r.errors} |`);
+  }
   console.log(`\nstudent/teacher throughput at concurrency 64: ${summary.goals.student_over_teacher_at_64}×; results in ${args.out}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
