@@ -97,13 +97,24 @@ function load(url, connections, seconds, maxRequests) {
   });
 }
 
+/** Texts and model calls so far, from the server's own batch-size histogram. */
+async function batchCounters(url) {
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  return {
+    texts: Number(/kd_serve_batch_size_sum (\S+)/.exec(metrics)?.[1]),
+    calls: Number(/kd_serve_batch_size_count (\S+)/.exec(metrics)?.[1]),
+  };
+}
+
 async function benchModel(label, modelDir) {
   const { url, child } = await startServer(modelDir);
   const rows = [];
   try {
     await load(url, 16, 1, 2000); // warm-up: JIT, tfjs kernels
     for (const connections of CONCURRENCY) {
+      const before = await batchCounters(url);
       const result = await load(url, connections, SECONDS, MAX_REQUESTS);
+      const after = await batchCounters(url);
       const row = {
         model: label,
         concurrency: connections,
@@ -114,14 +125,11 @@ async function benchModel(label, modelDir) {
         p99_ms: result.latency.p99,
         non_2xx: result.non2xx,
         errors: result.errors + result.timeouts,
+        texts_per_model_call: Number(((after.texts - before.texts) / (after.calls - before.calls)).toFixed(1)),
       };
       rows.push(row);
-      process.stderr.write(`${label} c=${connections}: ${row.requests_per_s} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms (${row.requests} requests, ${row.non_2xx} non-2xx, ${row.errors} errors)\n`);
+      process.stderr.write(`${label} c=${connections}: ${row.requests_per_s} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms (${row.requests} requests, ${row.non_2xx} non-2xx, ${row.errors} errors, ${row.texts_per_model_call} texts per model call)\n`);
     }
-    const metrics = await (await fetch(`${url}/metrics`)).text();
-    const sum = Number(/kd_serve_batch_size_sum (\S+)/.exec(metrics)?.[1]);
-    const count = Number(/kd_serve_batch_size_count (\S+)/.exec(metrics)?.[1]);
-    process.stderr.write(`${label}: mean texts per model call over the whole run ${(sum / count).toFixed(1)}\n`);
   } finally {
     await stopServer(child);
   }
@@ -151,10 +159,10 @@ try {
   };
   mkdirSync(path.dirname(args.out), { recursive: true });
   writeFileSync(args.out, `${JSON.stringify(summary, null, 2)}\n`);
-  console.log('| model | concurrency | requests/s | p50 ms | p99 ms | requests | non-2xx | errors |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('| model | concurrency | requests/s | p50 ms | p99 ms | requests | non-2xx | errors | texts/model call |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of summary.rows) {
-    console.log(`| ${r.model} | ${r.concurrency} | ${r.requests_per_s} | ${r.p50_ms} | ${r.p99_ms} | ${r.requests} | ${r.non_2xx} | ${r.errors} |`);
+    console.log(`| ${r.model} | ${r.concurrency} | ${r.requests_per_s} | ${r.p50_ms} | ${r.p99_ms} | ${r.requests} | ${r.non_2xx} | ${r.errors} | ${r.texts_per_model_call} |`);
   }
   console.log(`\nstudent/teacher throughput at concurrency 64: ${summary.goals.student_over_teacher_at_64}×; results in ${args.out}`);
 } finally {
