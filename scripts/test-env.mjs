@@ -1,1 +1,40 @@
-// PLACEHOLDER — the tracking module makes this install MLflow (venv) and check for Chromium.
+// Prepares what the tests need beyond node_modules, idempotently and quickly when already done:
+// a Python venv under .venv/ with a pinned MLflow (the tracking tests run a real server), and
+// Debian's chromium for the browser tests (never a browser download).
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const MLFLOW_VERSION = '3.17.2';
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const venv = join(root, '.venv');
+
+function run(cmd, args) {
+  console.error(`test-env: ${cmd} ${args.join(' ')}`);
+  execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+function installedMlflow() {
+  const bin = join(venv, 'bin', 'python');
+  if (!existsSync(join(venv, 'bin', 'mlflow'))) return null;
+  try {
+    return execFileSync(bin, ['-c', 'import importlib.metadata as m; print(m.version("mlflow"))'], { encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+}
+
+if (installedMlflow() !== MLFLOW_VERSION) {
+  if (!existsSync(join(venv, 'bin', 'python'))) run('python3', ['-m', 'venv', venv]);
+  run(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `mlflow==${MLFLOW_VERSION}`]);
+}
+
+if (!existsSync('/usr/bin/chromium')) {
+  if (process.getuid?.() === 0) {
+    run('apt-get', ['update']);
+    run('apt-get', ['install', '-y', '--no-install-recommends', 'chromium']);
+  } else {
+    console.error('test-env: /usr/bin/chromium is missing and we are not root: install Debian\'s chromium package; the browser tests will fail');
+  }
+}

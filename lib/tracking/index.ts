@@ -1,12 +1,68 @@
-import type { PipelineObserver } from '../pipeline/events.js';
+import type { PipelineObserver, RunStartInfo } from '../pipeline/events.js';
+import { MlflowClient } from './client.js';
+import { loadTrackingConfig } from './config.js';
+import { appendJournal, groupRuns, journalPath, readJournal } from './journal.js';
+import { collectMetrics } from './metrics.js';
+import { Syncer } from './sync.js';
 
-// PLACEHOLDER — the tracking module replaces this with the journal + MLflow observer.
-export async function createTracker(_root: string): Promise<PipelineObserver> {
+/** Delivery at the end of a run never takes longer than this; the journal keeps the rest for `mlflow sync`. */
+const DELIVERY_BUDGET_MS = 30_000;
+
+function warn(message: string): void {
+  process.stderr.write(`kd-pipeline: warning: tracking: ${message}\n`);
+}
+
+/**
+ * The engine's MLflow observer: every event goes to the journal first (synchronously, so nothing
+ * is lost); delivery to MLflow happens once, in close(), time-boxed, and never fails the run.
+ */
+export async function createTracker(root: string): Promise<PipelineObserver> {
+  const cfg = await loadTrackingConfig(root);
+  let current: RunStartInfo | undefined;
+  const later = `run \`kd-pipeline mlflow sync\` (or \`kd-pipeline mlflow ui\`) to deliver it`;
   return {
-    runStarted() {},
-    stageStarted() {},
-    stageFinished() {},
-    runFinished() {},
-    async close() {},
+    runStarted(info) {
+      current = info;
+      appendJournal(root, { event: 'runStarted', info });
+    },
+    stageStarted(info) {
+      appendJournal(root, { event: 'stageStarted', info });
+    },
+    async stageFinished(info) {
+      const metrics = info.result === 'not-run' ? [] : await collectMetrics(root, info.metrics, info.plots);
+      appendJournal(root, { event: 'stageFinished', info, metrics });
+    },
+    runFinished(info) {
+      appendJournal(root, { event: 'runFinished', info });
+    },
+    async close() {
+      if (!current) return;
+      if (!cfg.uri) {
+        warn(`no MLflow server configured (MLFLOW_TRACKING_URI or tracking.uri in pipeline.yaml); the run is journaled in ${journalPath(root)}; ${later}`);
+        return;
+      }
+      const deadline = Date.now() + DELIVERY_BUDGET_MS;
+      const client = new MlflowClient({ uri: cfg.uri, deadline, timeoutMs: 10_000 });
+      if (!(await new MlflowClient({ uri: cfg.uri, timeoutMs: 2000 }).health())) {
+        warn(`MLflow at ${cfg.uri} is not reachable; the run is journaled; ${later}`);
+        return;
+      }
+      const run = groupRuns(await readJournal(root)).find((r) => r.start.runId === current?.runId);
+      if (!run) return;
+      try {
+        const report = await withDeadline(new Syncer(root, { ...cfg, uri: cfg.uri }, client).syncAll([run]), deadline);
+        for (const w of report.warnings) warn(w);
+      } catch (error) {
+        warn(`delivery to ${cfg.uri} failed (${(error as Error).message}); the run is journaled; ${later}`);
+      }
+    },
   };
+}
+
+function withDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timed out')), Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
