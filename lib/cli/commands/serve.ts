@@ -1,9 +1,59 @@
 import type { Command } from 'commander';
-import { KdError } from '../../errors.js';
 
-// PLACEHOLDER — to be replaced by the module that owns this command.
+// Light at import time: zod, tfjs and the server are imported inside the action.
 export function register(program: Command): void {
-  program.command('serve').description('(not implemented yet)').action(() => {
-    throw new KdError('serve: not implemented yet');
-  });
+  program
+    .command('serve')
+    .description('Serve the exported student over HTTP: POST /predict, /health, /metadata, /metrics, /openapi.json and a web page at /')
+    .option('--model <dir>', 'export directory (or a symlink to one) to serve', 'artifacts/export')
+    .option('--variant <name>', 'serve the quantized model in <dir>/float16 or <dir>/uint8 (vocab, labels… from <dir>)')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0 = any free port)', '5000')
+    .option('--max-batch <n>', 'most texts in one model call', '64')
+    .option('--batch-wait-ms <ms>', 'longest wait for other requests to share a model call (0–5)', '1')
+    .option('--max-queue <n>', 'most texts waiting for the model; beyond it requests get 503 + Retry-After', '1024')
+    .option('--max-text-chars <n>', 'longest text accepted', '5000')
+    .option('--max-batch-texts <n>', 'most texts in one {"texts": […]} request', '64')
+    .option('--max-body-bytes <n>', 'largest request body accepted', String(256 * 1024))
+    .option('--no-watch', 'do not reload when the export changes on disk (SIGHUP still reloads)')
+    .option('--watch-interval-ms <ms>', 'how often the export is polled for changes', '1000')
+    .option('--json', 'print {"url", "model", "pid"} as one JSON document on stdout once listening')
+    .action(async (raw: Record<string, unknown>) => {
+      const { parseServeFlags } = await import('../../serve/cli-flags.js');
+      const flags = parseServeFlags(raw);
+      const { startServer, DEFAULT_SERVE_OPTIONS } = await import('../../serve/server.js');
+      const log = (line: string): void => void process.stderr.write(`kd-pipeline serve: ${line}\n`);
+      const server = await startServer({
+        ...DEFAULT_SERVE_OPTIONS,
+        modelDir: flags.model,
+        variant: flags.variant ?? null,
+        host: flags.host,
+        port: flags.port,
+        maxBatch: flags.maxBatch,
+        batchWaitMs: flags.batchWaitMs,
+        maxQueue: flags.maxQueue,
+        maxTextChars: flags.maxTextChars,
+        maxBatchTexts: flags.maxBatchTexts,
+        maxBodyBytes: flags.maxBodyBytes,
+        watchIntervalMs: flags.watch ? flags.watchIntervalMs : 0,
+        log,
+      });
+      const { identity } = server.holder.current;
+      log(`serving ${identity.name} ${identity.version} (${identity.fingerprint.slice(0, 12)}) at ${server.url}`);
+      if (flags.json) process.stdout.write(`${JSON.stringify({ url: server.url, model: identity, pid: process.pid })}\n`);
+
+      process.on('SIGHUP', () => {
+        log('SIGHUP: reloading the export');
+        void server.reload();
+      });
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string): void => {
+          log(`${signal}: finishing the requests in flight, then exiting`);
+          void server.close().then(resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      log('stopped');
+    });
 }

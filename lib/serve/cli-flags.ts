@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { KdError } from '../errors.js';
+import { VARIANTS } from './export-bundle.js';
+
+const int = (min: number) => z.coerce.number().int().min(min);
+
+// commander hands flag values over as strings; zod turns them into numbers or names the flag at fault.
+const flagsSchema = z.object({
+  model: z.string().min(1),
+  variant: z.enum(VARIANTS).optional(),
+  host: z.string().min(1),
+  port: int(0).max(65535),
+  maxBatch: int(1),
+  batchWaitMs: z.coerce.number().min(0).max(5),
+  maxQueue: int(1),
+  maxTextChars: int(1),
+  maxBatchTexts: int(1),
+  maxBodyBytes: int(64),
+  watch: z.boolean(),
+  watchIntervalMs: int(50),
+  json: z.boolean().default(false),
+});
+
+export type ServeFlags = z.infer<typeof flagsSchema>;
+
+/** Validates the options of `kd-pipeline serve`, or throws one KdError naming the flag (exit code 2). */
+export function parseServeFlags(raw: Record<string, unknown>): ServeFlags {
+  const result = flagsSchema.safeParse(raw);
+  if (result.success) {
+    if (result.data.maxQueue < result.data.maxBatchTexts) {
+      throw new KdError(`serve: --max-queue ${result.data.maxQueue} must be at least --max-batch-texts ${result.data.maxBatchTexts}, or a full batch request could never be queued`, 2);
+    }
+    return result.data;
+  }
+  const issue = result.error.issues[0]!;
+  const key = String(issue.path[0] ?? '');
+  const flag = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  throw new KdError(`serve: --${flag} ${JSON.stringify(raw[key])}: ${issue.message}`, 2);
+}

@@ -1,0 +1,153 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { KdError } from '../errors.js';
+import type { RequestLimits } from './api-schema.js';
+import { MicroBatcher } from './batcher.js';
+import type { Variant } from './export-bundle.js';
+import { HttpError, sendError } from './http-io.js';
+import { ServeMetrics } from './metrics.js';
+import { loadExport, ModelHolder, type ReloadResult } from './model-holder.js';
+import { createRouter, type Scored } from './routes.js';
+import type { ModelIdentity } from './serving-model.js';
+
+export interface ServeOptions extends RequestLimits {
+  modelDir: string;
+  /** Serve a quantized variant of the export instead of its float32 model. */
+  variant: Variant | null;
+  host: string;
+  port: number;
+  /** Most texts in one model call. */
+  maxBatch: number;
+  /** Longest wait of a request for others to share its model call. */
+  batchWaitMs: number;
+  /** Most texts waiting for the model before requests get 503. */
+  maxQueue: number;
+  /** Poll the export for changes and reload (0 = no watching). */
+  watchIntervalMs: number;
+  /** How long the export must stay unchanged before a watched change is loaded. */
+  watchSettleMs: number;
+  /** Longest wait for requests in flight on shutdown before connections are cut. */
+  shutdownGraceMs: number;
+  log: (line: string) => void;
+}
+
+export const DEFAULT_SERVE_OPTIONS: Omit<ServeOptions, 'log'> = {
+  modelDir: 'artifacts/export',
+  variant: null,
+  host: '127.0.0.1',
+  port: 5000,
+  maxBatch: 64,
+  batchWaitMs: 1,
+  maxQueue: 1024,
+  maxTextChars: 5000,
+  maxBatchTexts: 64,
+  maxBodyBytes: 256 * 1024,
+  watchIntervalMs: 1000,
+  watchSettleMs: 500,
+  shutdownGraceMs: 10_000,
+};
+
+export interface RunningServer {
+  url: string;
+  holder: ModelHolder;
+  metrics: ServeMetrics;
+  reload(): Promise<ReloadResult>;
+  /** Stops accepting, answers the requests in flight, then frees the model. */
+  close(): Promise<void>;
+}
+
+/** Loads the export (refusing a broken one with a KdError) and starts answering on host:port. */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const metrics = new ServeMetrics();
+  const started = performance.now();
+  const holder = new ModelHolder(options.modelDir, options.variant, await loadExport(options.modelDir, options.variant), (result) => {
+    if (result.ok) {
+      metrics.reloads.inc({ result: 'ok' });
+      metrics.setModel(result.model.identity);
+      options.log(`reloaded ${describe(result.model.identity)} from ${result.model.bundle.dir}`);
+    } else {
+      metrics.reloads.inc({ result: 'refused' });
+      options.log(`reload refused, still serving ${describe(holder.current.identity)}: ${result.error.message}`);
+    }
+  });
+  metrics.setModel(holder.current.identity);
+
+  // Every text of one batch is scored by the same model, which the answer names.
+  const batcher = new MicroBatcher<string, Scored>(
+    (texts) => holder.use(async (model) => (await model.predict(texts)).map((p) => ({ ...p, model: model.identity }))),
+    { maxBatch: options.maxBatch, maxWaitMs: options.batchWaitMs, maxQueue: options.maxQueue, onBatch: (size) => metrics.batchSize.observe(size) },
+  );
+  metrics.queueDepthSource = () => batcher.depth;
+
+  let shuttingDown = false;
+  let url = '';
+  const router = createRouter({
+    limits: options,
+    holder,
+    batcher,
+    metrics,
+    startedAt: started,
+    isShuttingDown: () => shuttingDown,
+    url: () => url,
+  });
+
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+
+  const server = createServer(async (req, res) => {
+    const start = performance.now();
+    inFlight += 1;
+    if (shuttingDown) res.setHeader('connection', 'close');
+    let routeName = 'unknown';
+    // 'close' also fires when the client went away before the answer was complete.
+    res.on('close', () => {
+      metrics.requests.inc({ route: routeName, status: String(res.statusCode) });
+      metrics.latency.observe({ route: routeName }, (performance.now() - start) / 1000);
+      inFlight -= 1;
+      if (inFlight === 0) onIdle?.();
+    });
+    try {
+      const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const { route, name } = router(pathname, req.method ?? 'GET');
+      routeName = name;
+      await route(req, res);
+    } catch (error) {
+      const failure = error instanceof HttpError ? error : new HttpError(500, 'internal', 'internal error');
+      if (!(error instanceof HttpError)) options.log(`internal error on ${req.method} ${req.url}: ${(error as Error).stack ?? String(error)}`);
+      metrics.errors.inc({ route: routeName, code: failure.code });
+      if (!res.headersSent) sendError(res, failure);
+      else res.destroy();
+    }
+  });
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      void holder.close();
+      reject(new KdError(`serve: cannot listen on ${options.host}:${options.port}: ${error.code === 'EADDRINUSE' ? 'the port is in use (pick another with --port)' : error.message}`));
+    });
+    server.listen(options.port, options.host, () => resolveListen());
+  });
+  const address = server.address() as AddressInfo;
+  url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  if (options.watchIntervalMs > 0) holder.watch(options.watchIntervalMs, options.watchSettleMs);
+
+  const close = async (): Promise<void> => {
+    shuttingDown = true;
+    const closed = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+    server.closeIdleConnections();
+    const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolveIdle) => (onIdle = resolveIdle));
+    const grace = new Promise<void>((resolveGrace) => setTimeout(resolveGrace, options.shutdownGraceMs).unref());
+    await Promise.race([Promise.all([idle, batcher.drained()]), grace]);
+    server.closeAllConnections();
+    await closed;
+    await holder.close();
+  };
+
+  return { url, holder, metrics, reload: () => holder.reload(), close };
+}
+
+function describe(identity: ModelIdentity): string {
+  return `${identity.name} ${identity.version} (${identity.fingerprint.slice(0, 12)})`;
+}
