@@ -29,7 +29,9 @@ export async function createTracker(root: string): Promise<PipelineObserver> {
       appendJournal(root, { event: 'stageStarted', info });
     },
     async stageFinished(info) {
-      const metrics = info.result === 'not-run' ? [] : await collectMetrics(root, info.metrics, info.plots);
+      // Skipped/restored stages link to the run that produced their metrics instead of re-logging them.
+      const executed = info.result === 'ran' || info.result === 'failed';
+      const metrics = executed ? await collectMetrics(root, info.metrics, info.plots) : [];
       appendJournal(root, { event: 'stageFinished', info, metrics });
     },
     runFinished(info) {

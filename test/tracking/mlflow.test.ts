@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { PipelineObserver, RunStartInfo } from '../../lib/pipeline/events.js';
+import { MlflowClient, type MlflowRun } from '../../lib/tracking/client.js';
+import { createTracker } from '../../lib/tracking/index.js';
+import { groupRuns, readJournal } from '../../lib/tracking/journal.js';
+import { Syncer } from '../../lib/tracking/sync.js';
+import { stageEnd, startServer, tempProject, writeFile } from './helpers.js';
+
+let server: Awaited<ReturnType<typeof startServer>>;
+let client: MlflowClient;
+beforeAll(async () => {
+  server = await startServer();
+  client = new MlflowClient({ uri: server.uri });
+}, 120_000);
+afterAll(async () => server?.stop());
+
+const tag = (r: MlflowRun, k: string) => r.data.tags.find((t) => t.key === k)?.value;
+
+function runStart(root: string, runId: string, params: Record<string, unknown>): RunStartInfo {
+  return { runId, root, startedAt: new Date().toISOString(), user: 'tester', gitCommit: 'abc123', pipelineFingerprint: `pf-${runId}`, params, argv: ['run'] };
+}
+
+/** Plays a two-stage run (train → export) through the observer, as the engine does. */
+async function playRun(tracker: PipelineObserver, root: string, runId: string, lr: number, trainResult: 'ran' | 'skipped', producedBy?: string) {
+  await tracker.runStarted(runStart(root, runId, { train: { lr }, label: 'café' }));
+  const train = trainResult === 'ran';
+  if (train) {
+    writeFile(root, 'artifacts/metrics/train.json', JSON.stringify({ test: { accuracy: 0.9, f1: 0.8 } }));
+    writeFile(root, 'artifacts/plots/train.json', JSON.stringify([1, 2, 3].map((epoch) => ({ epoch, loss: 1 / epoch, val_loss: 1.2 / epoch }))));
+    writeFile(root, 'artifacts/model/weights.bin', Buffer.from([0, 1, 2, 250, 255]));
+    writeFile(root, 'artifacts/model/sub/model.json', '{"ü":1}');
+    writeFile(root, '.kd/logs/train.log', 'epoch 1\nepoch 2\n');
+  }
+  await tracker.stageStarted({ runId, stage: 'train', fingerprint: 'fp-train', cmd: 'node train.js', params: { 'train.lr': lr }, startedAt: new Date().toISOString() });
+  await tracker.stageFinished(stageEnd(runId, 'train', {
+    result: trainResult, params: { 'train.lr': lr }, metrics: ['artifacts/metrics/train.json'], plots: ['artifacts/plots/train.json'],
+    outs: ['artifacts/model'], tags: { 'kd.backend': 'cpu' }, ...(train ? { logFile: '.kd/logs/train.log' } : { producedByRunId: producedBy }),
+  }));
+  if (train) {
+    writeFile(root, 'artifacts/export/model.json', '{"student":true}');
+    await tracker.stageFinished(stageEnd(runId, 'export', { outs: ['artifacts/export'], tags: { 'kd.register_model': 'artifacts/export' } }));
+  } else {
+    await tracker.stageFinished(stageEnd(runId, 'export', { result: 'skipped', outs: ['artifacts/export'], producedByRunId: producedBy }));
+  }
+  await tracker.runFinished({ runId, status: 'FINISHED', endedAt: new Date().toISOString() });
+  await tracker.close();
+}
+
+async function runsOf(experiment: string, kdRunId: string) {
+  const exp = await client.getOrCreateExperiment(experiment);
+  return client.searchRuns(exp, `tags.\`kd.run_id\` = '${kdRunId}'`);
+}
+
+describe('MLflow tracking against a real server', () => {
+  it('logs a run with nested stage runs, params, per-epoch metrics, artifacts and a model version; a rerun logs only what ran', async () => {
+    const root = tempProject(server.uri, 'exp-main');
+    await playRun(await createTracker(root), root, 'run-1', 0.01, 'ran');
+    const runs = await runsOf('exp-main', 'run-1');
+    expect(runs).toHaveLength(3);
+    const parent = runs.find((r) => tag(r, 'kd.stage') === undefined)!;
+    const train = runs.find((r) => tag(r, 'kd.stage') === 'train')!;
+    expect(tag(parent, 'kd.backend')).toBe('cpu');
+    expect(tag(parent, 'mlflow.source.git.commit')).toBe('abc123');
+    expect(tag(train, 'mlflow.parentRunId')).toBe(parent.info.run_id);
+    expect(parent.data).toMatchObject({ params: expect.arrayContaining([{ key: 'label', value: 'café' }, { key: 'train.lr', value: '0.01' }]) });
+    expect(train.data).toMatchObject({ params: [{ key: 'train.lr', value: '0.01' }] });
+    const history = await client.getMetricHistory(train.info.run_id, 'val_loss');
+    expect(history.map((m) => [m.step, m.value])).toEqual([1, 2, 3].map((e) => [e, 1.2 / e]));
+    expect((await client.getMetricHistory(train.info.run_id, 'test.accuracy')).map((m) => m.value)).toEqual([0.9]);
+    const weights = await client.downloadArtifact(train.info.artifact_uri, 'artifacts/model/weights.bin');
+    expect(weights.equals(readFileSync(join(root, 'artifacts/model/weights.bin')))).toBe(true);
+    expect((await client.downloadArtifact(train.info.artifact_uri, 'artifacts/model/sub/model.json')).toString()).toBe('{"ü":1}');
+    expect((await client.downloadArtifact(train.info.artifact_uri, '.kd/logs/train.log')).toString()).toBe('epoch 1\nepoch 2\n');
+    const versions = await fetch(`${server.uri}/api/2.0/mlflow/registered-models/get?name=exp-main-student`).then((r) => r.json());
+    expect(versions.registered_model.latest_versions[0].run_id).toBe(runs.find((r) => tag(r, 'kd.stage') === 'export')!.info.run_id);
+
+    // Rerun with nothing changed for train: skipped stages are tagged and linked, not re-logged.
+    await playRun(await createTracker(root), root, 'run-2', 0.01, 'skipped', 'run-1');
+    const rerun = await runsOf('exp-main', 'run-2');
+    const skipped = rerun.find((r) => tag(r, 'kd.stage') === 'train')!;
+    expect(tag(skipped, 'kd.result')).toBe('skipped');
+    expect(tag(skipped, 'kd.produced_by_run')).toBe(train.info.run_id);
+    expect(await client.getMetricHistory(skipped.info.run_id, 'val_loss')).toEqual([]);
+    const after = await fetch(`${server.uri}/api/2.0/mlflow/registered-models/get?name=exp-main-student`).then((r) => r.json());
+    expect(after.registered_model.latest_versions[0].version).toBe('1');
+  }, 60_000);
+
+  it('server down: the run succeeds with one warning, the journal keeps it, sync delivers it once', async () => {
+    const root = tempProject('http://127.0.0.1:9', 'exp-offline');
+    const warn = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const t0 = Date.now();
+    let written: string[];
+    try {
+      await playRun(await createTracker(root), root, 'off-1', 0.5, 'ran');
+    } finally {
+      written = warn.mock.calls.map((c) => String(c[0]));
+      warn.mockRestore();
+    }
+    expect(Date.now() - t0).toBeLessThan(3000);
+    const warnings = written.filter((l) => l.includes('warning'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('not reachable');
+    const journaled = groupRuns(await readJournal(root));
+    expect(journaled.map((r) => r.start.runId)).toEqual(['off-1']);
+
+    const cfg = { uri: server.uri, experiment: 'exp-offline', registeredModel: 'exp-offline-student' };
+    const first = await new Syncer(root, cfg).syncAll(journaled);
+    expect(first).toMatchObject({ runsCreated: 1, stageRunsCreated: 2, modelVersions: ['exp-offline-student v1'] });
+    const second = await new Syncer(root, cfg).syncAll(journaled);
+    expect(second).toMatchObject({ runsCreated: 0, stageRunsCreated: 0, modelVersions: [] });
+    const runs = await runsOf('exp-offline', 'off-1');
+    expect(runs).toHaveLength(3);
+    const train = runs.find((r) => tag(r, 'kd.stage') === 'train')!;
+    expect(await client.getMetricHistory(train.info.run_id, 'loss')).toHaveLength(3);
+  }, 60_000);
+
+  it('splits a 1001-metric batch within the API limits', async () => {
+    const exp = await client.getOrCreateExperiment('exp-batch');
+    const run = await client.createRun(exp, 'batch', Date.now(), []);
+    const metrics = Array.from({ length: 1001 }, (_, step) => ({ key: 'm', value: step, step, timestamp: Date.now() }));
+    await client.logBatch(run.info.run_id, { metrics, params: Array.from({ length: 150 }, (_, i) => ({ key: `p${i}`, value: String(i) })) });
+    const history = await client.getMetricHistory(run.info.run_id, 'm');
+    expect(history).toHaveLength(1001);
+    expect(new Set(history.map((m) => m.step)).size).toBe(1001);
+  }, 60_000);
+});
