@@ -1,9 +1,28 @@
 import type { Command } from 'commander';
 import { KdError } from '../../errors.js';
 
-// PLACEHOLDER — to be replaced by the module that owns this command.
+/** The stages `kd-pipeline stage` can run; each is stages/<name>.ts exporting `run(root)`. */
+export const STAGES = [
+  'preprocess',
+  'build-vocab',
+  'train-teacher',
+  'generate-soft-labels',
+  'train-student',
+  'train-baseline',
+  'evaluate',
+  'export',
+] as const;
+
 export function register(program: Command): void {
-  program.command('stage').description('(not implemented yet)').action(() => {
-    throw new KdError('stage: not implemented yet');
-  });
+  program
+    .command('stage')
+    .description(`Run one ML stage in the current directory (${STAGES.join(', ')}); pipeline.yaml commands call this`)
+    .argument('<name>', 'stage name')
+    .action(async (name: string) => {
+      if (!(STAGES as readonly string[]).includes(name)) {
+        throw new KdError(`stage: unknown stage "${name}" (known: ${STAGES.join(', ')})`);
+      }
+      const stage = (await import(`../../../stages/${name}.js`)) as { run(root: string): Promise<void> };
+      await stage.run(process.cwd());
+    });
 }
