@@ -120,7 +120,7 @@ export function readDataSource(root: string, options: DataSourceOptions): DataSo
   // with text but no label is an error, since guessing its class would corrupt the data.
   const rows = source.rows.filter((row) => row.text.trim() !== '');
   const emptyLines = [...source.emptyLines, ...source.rows.filter((row) => row.text.trim() === '').map((row) => row.line)].sort((a, b) => a - b);
-  if (rows.length === 0) throw new KdError(`${name}: no rows with text in column "${options.text_column}" (empty text everywhere)`);
+  if (rows.length === 0) throw new KdError(`${name}: no data rows with text in column "${options.text_column}" (only a header, blank lines or empty cells)`);
   for (const row of rows) {
     if (row.label.trim() === '') throw new KdError(`${name}:${row.line}: empty label in column "${options.label_column}"`);
   }
