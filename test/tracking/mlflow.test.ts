@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -6,7 +7,7 @@ import { MlflowClient, type MlflowRun } from '../../lib/tracking/client.js';
 import { createTracker } from '../../lib/tracking/index.js';
 import { groupRuns, readJournal } from '../../lib/tracking/journal.js';
 import { Syncer } from '../../lib/tracking/sync.js';
-import { stageEnd, startServer, tempProject, writeFile } from './helpers.js';
+import { repoRoot, stageEnd, startServer, tempProject, writeFile } from './helpers.js';
 
 let server: Awaited<ReturnType<typeof startServer>>;
 let client: MlflowClient;
@@ -125,4 +126,31 @@ describe('MLflow tracking against a real server', () => {
     expect(history).toHaveLength(1001);
     expect(new Set(history.map((m) => m.step)).size).toBe(1001);
   }, 60_000);
+
+  it('server killed mid-run: one warning, then `kd-pipeline mlflow sync` delivers once and `kd-pipeline runs --json` lists the run', async () => {
+    const doomed = await startServer();
+    const root = tempProject(doomed.uri, 'exp-killed');
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    let written: string[];
+    try {
+      const tracker = await createTracker(root);
+      await tracker.runStarted(runStart(root, 'kill-1', { train: { lr: 0.1 } }));
+      await doomed.stop();
+      await tracker.stageFinished(stageEnd('kill-1', 'train', { params: { 'train.lr': 0.1 } }));
+      await tracker.runFinished({ runId: 'kill-1', status: 'FINISHED', endedAt: new Date().toISOString() });
+      await tracker.close();
+    } finally {
+      written = write.mock.calls.map((c) => String(c[0]));
+      write.mockRestore();
+    }
+    expect(written.filter((l) => l.includes('warning'))).toHaveLength(1);
+
+    const cli = (...args: string[]) =>
+      execFileSync('node', [join(repoRoot, 'bin/kd-pipeline.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, MLFLOW_TRACKING_URI: server.uri } });
+    expect(JSON.parse(cli('mlflow', 'sync', '--json'))).toMatchObject({ runsInJournal: 1, runsCreated: 1, stageRunsCreated: 1 });
+    expect(JSON.parse(cli('mlflow', 'sync', '--json'))).toMatchObject({ runsCreated: 0, stageRunsCreated: 0 });
+    expect(await runsOf('exp-killed', 'kill-1')).toHaveLength(2);
+    const listed = JSON.parse(cli('runs', '--json'));
+    expect(listed).toMatchObject([{ runId: 'kill-1', status: 'FINISHED', changedParams: { 'train.lr': 0.1 }, stages: { train: 'ran' } }]);
+  }, 150_000);
 });
