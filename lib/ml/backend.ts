@@ -1,0 +1,56 @@
+import type * as TfNamespace from '@tensorflow/tfjs';
+
+export type Tf = typeof TfNamespace;
+
+export interface BackendAttempt {
+  package: string;
+  loaded: boolean;
+  error?: string;
+}
+
+export interface BackendInfo {
+  /** tf.getBackend(): 'tensorflow' for the native bindings, 'cpu' for pure JS. */
+  backend: string;
+  /** The package whose `tf` namespace is in use. */
+  package: string;
+  attempts: BackendAttempt[];
+}
+
+// Native packages first: they are optional dependencies and often install without a working binary.
+const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
+let loaded: { tf: Tf; info: BackendInfo } | undefined;
+
+async function importNative(name: string): Promise<Tf> {
+  // A variable specifier keeps tsc from requiring the (optional) package's types.
+  const specifier: string = name;
+  return (await import(specifier)) as Tf;
+}
+
+/** Loads the fastest tfjs that works here (once per process) and returns its namespace and how it was chosen. */
+export async function loadTf(): Promise<{ tf: Tf; info: BackendInfo }> {
+  if (loaded) return loaded;
+  const attempts: BackendAttempt[] = [];
+  for (const name of NATIVE_PACKAGES) {
+    try {
+      const tf = await importNative(name);
+      await tf.ready();
+      attempts.push({ package: name, loaded: true });
+      loaded = { tf, info: { backend: tf.getBackend(), package: name, attempts } };
+      return loaded;
+    } catch (error) {
+      attempts.push({ package: name, loaded: false, error: (error as Error).message.split('\n')[0] ?? String(error) });
+    }
+  }
+  const tf = await import('@tensorflow/tfjs');
+  await tf.setBackend('cpu');
+  await tf.ready();
+  attempts.push({ package: '@tensorflow/tfjs', loaded: true });
+  loaded = { tf, info: { backend: tf.getBackend(), package: '@tensorflow/tfjs', attempts } };
+  return loaded;
+}
+
+/** The backend contract used by stages and `doctor`: which backend and package loaded, and why others did not. */
+export async function loadBackend(): Promise<BackendInfo> {
+  return (await loadTf()).info;
+}
