@@ -1,0 +1,62 @@
+import type * as tfTypes from '@tensorflow/tfjs';
+import type { Tf } from './backend.js';
+import type { MlParams } from './params.js';
+
+/** Sizes every model needs besides its own params section. */
+export interface ModelShape {
+  vocabSize: number;
+  maxLen: number;
+  numClasses: number;
+  seed: number;
+}
+
+type SymbolicTensor = tfTypes.SymbolicTensor;
+
+function embed(tf: Tf, input: SymbolicTensor, shape: ModelShape, dim: number): SymbolicTensor {
+  return tf.layers
+    .embedding({ inputDim: shape.vocabSize, outputDim: dim, embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: shape.seed }) })
+    .apply(input) as SymbolicTensor;
+}
+
+/** Optional hidden ReLU layer and dropout, then a dense layer of LOGITS (no softmax). */
+function head(tf: Tf, features: SymbolicTensor, shape: ModelShape, hidden: number, dropout: number): SymbolicTensor {
+  let x = features;
+  if (dropout > 0) x = tf.layers.dropout({ rate: dropout, seed: shape.seed }).apply(x) as SymbolicTensor;
+  if (hidden > 0) {
+    x = tf.layers.dense({ units: hidden, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: shape.seed + 1 }) }).apply(x) as SymbolicTensor;
+  }
+  return tf.layers.dense({ units: shape.numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: shape.seed + 2 }) }).apply(x) as SymbolicTensor;
+}
+
+/** Parallel Conv1D branches of different widths, each max-pooled over time, concatenated. */
+function convFeatures(tf: Tf, x: SymbolicTensor, filters: number, kernelSizes: number[], seed: number): SymbolicTensor {
+  const branches = kernelSizes.map(
+    (k, i) =>
+      tf.layers.globalMaxPooling1d().apply(
+        tf.layers.conv1d({ filters, kernelSize: k, activation: 'relu', padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 10 + i }) }).apply(x),
+      ) as SymbolicTensor,
+  );
+  return branches.length === 1 ? branches[0]! : (tf.layers.concatenate().apply(branches) as SymbolicTensor);
+}
+
+/** One teacher member: multi-width CNN or BiLSTM over embeddings. */
+export function buildTeacherMember(tf: Tf, kind: 'cnn' | 'bilstm', p: MlParams['teacher'], shape: ModelShape): tfTypes.LayersModel {
+  const input = tf.input({ shape: [shape.maxLen], dtype: 'int32' });
+  const x = embed(tf, input, shape, p.embedding_dim);
+  const features =
+    kind === 'cnn'
+      ? convFeatures(tf, x, p.cnn.filters, p.cnn.kernel_sizes, shape.seed)
+      : (tf.layers.bidirectional({ layer: tf.layers.lstm({ units: p.bilstm.units, kernelInitializer: tf.initializers.glorotUniform({ seed: shape.seed + 20 }), recurrentInitializer: tf.initializers.orthogonal({ seed: shape.seed + 21 }) }) as tfTypes.RNN }).apply(x) as SymbolicTensor);
+  return tf.model({ inputs: input, outputs: head(tf, features, shape, p.hidden, p.dropout), name: `teacher_${kind}` });
+}
+
+/** The student: embedding + mean‖max pooling + dense ('pool'), or a single narrow CNN ('cnn'). */
+export function buildStudent(tf: Tf, p: MlParams['student']['model'], shape: ModelShape): tfTypes.LayersModel {
+  const input = tf.input({ shape: [shape.maxLen], dtype: 'int32' });
+  const x = embed(tf, input, shape, p.embedding_dim);
+  const features =
+    p.arch === 'pool'
+      ? (tf.layers.concatenate().apply([tf.layers.globalAveragePooling1d().apply(x), tf.layers.globalMaxPooling1d().apply(x)] as SymbolicTensor[]) as SymbolicTensor)
+      : convFeatures(tf, x, p.embedding_dim, [3], shape.seed);
+  return tf.model({ inputs: input, outputs: head(tf, features, shape, p.hidden, 0), name: `student_${p.arch}` });
+}
