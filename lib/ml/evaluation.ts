@@ -1,0 +1,99 @@
+import type { Tf } from './backend.js';
+import { predictProbabilities, timeInference, type LogitsFn } from './inference.js';
+import type { LatencyResult } from './latency.js';
+import { agreement, argmax, classificationReport, expectedCalibrationError, type ClassificationReport } from './metrics.js';
+import type { Classifier } from './model-io.js';
+import type { TestSet } from './test-set.js';
+
+/** The models the evaluate stage compares, in report column order. */
+export const EVALUATED_MODELS = ['teacher', 'student', 'baseline'] as const;
+export type EvaluatedModel = (typeof EVALUATED_MODELS)[number];
+
+export interface ModelEvaluation {
+  name: EvaluatedModel;
+  predictions: number[];
+  report: ClassificationReport;
+  ece: number;
+  params: number;
+  sizeBytes: number;
+  latency: LatencyResult;
+}
+
+export interface EvaluateOptions {
+  latencyRuns: number;
+  throughputBatch: number;
+}
+
+/** Scores one loaded model on the test set and times it. */
+export async function evaluateClassifier(tf: Tf, name: EvaluatedModel, classifier: Classifier, set: TestSet, options: EvaluateOptions): Promise<ModelEvaluation> {
+  const predict: LogitsFn = (ids) => classifier.predictLogits(ids);
+  const probs = await predictProbabilities(tf, predict, set, options.throughputBatch);
+  const predictions = probs.map((row) => argmax(row));
+  return {
+    name,
+    predictions,
+    report: classificationReport(set.y, predictions, set.labels.length),
+    ece: expectedCalibrationError(probs, set.y),
+    params: classifier.paramCount,
+    sizeBytes: classifier.sizeBytes,
+    latency: await timeInference(tf, predict, set, options.latencyRuns, options.throughputBatch),
+  };
+}
+
+/**
+ * A label as one segment of a dotted metric key: MLflow accepts letters, digits, `_ - . /` and
+ * space in keys, and a dot would read as nesting, so everything else becomes `_`.
+ */
+export function labelKey(label: string): string {
+  return label.replace(/[^\p{L}\p{N}_\- ]/gu, '_');
+}
+
+/** The metrics of one model under short names (accuracy, f1_macro, f1.<label>, params, …). */
+export function modelMetrics(evaluation: ModelEvaluation, labels: readonly string[]): Record<string, number> {
+  const { report, latency } = evaluation;
+  const metrics: Record<string, number> = {
+    accuracy: report.accuracy,
+    precision_macro: report.precision_macro,
+    recall_macro: report.recall_macro,
+    f1_macro: report.f1_macro,
+    ece: evaluation.ece,
+    params: evaluation.params,
+    size_bytes: evaluation.sizeBytes,
+    latency_p50_ms: latency.p50_ms,
+    latency_p95_ms: latency.p95_ms,
+    throughput_per_s: latency.throughput_per_s,
+  };
+  report.perClass.forEach((scores, c) => {
+    const key = labelKey(labels[c]!);
+    metrics[`precision.${key}`] = scores.precision;
+    metrics[`recall.${key}`] = scores.recall;
+    metrics[`f1.${key}`] = scores.f1;
+  });
+  return metrics;
+}
+
+/**
+ * artifacts/metrics.json: every model's metrics under `<model>.`, the test-set size and class
+ * supports under `test.`, agreement between models, and what the student costs and gains relative
+ * to the teacher and to the baseline (the same student trained without the teacher).
+ */
+export function metricsJson(evaluations: Record<EvaluatedModel, ModelEvaluation>, set: TestSet): Record<string, number> {
+  const { teacher, student, baseline } = evaluations;
+  const out: Record<string, number> = { 'test.examples': set.rows };
+  student.report.perClass.forEach((scores, c) => {
+    out[`test.support.${labelKey(set.labels[c]!)}`] = scores.support;
+  });
+  for (const name of EVALUATED_MODELS) {
+    for (const [key, value] of Object.entries(modelMetrics(evaluations[name], set.labels))) out[`${name}.${key}`] = value;
+  }
+  out['teacher_student.agreement'] = agreement(teacher.predictions, student.predictions);
+  out['teacher_baseline.agreement'] = agreement(teacher.predictions, baseline.predictions);
+  // Ratios < 1 and speed-ups > 1 favour the student; parameter counts and latencies are never 0.
+  out['student.param_ratio'] = student.params / teacher.params;
+  out['student.size_ratio'] = student.sizeBytes / teacher.sizeBytes;
+  out['student.latency_speedup'] = teacher.latency.p50_ms / student.latency.p50_ms;
+  out['student.throughput_speedup'] = student.latency.throughput_per_s / teacher.latency.throughput_per_s;
+  out['student.distillation_gain'] = student.report.accuracy - baseline.report.accuracy;
+  out['student.distillation_gain_f1'] = student.report.f1_macro - baseline.report.f1_macro;
+  return out;
+}

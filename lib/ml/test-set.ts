@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { KdError } from '../errors.js';
+import { readLabels, readSplit, readVocab } from './dataset.js';
+import { encode } from './text.js';
+
+/** The held-out test split, encoded once for every model that is scored on it. */
+export interface TestSet {
+  labels: string[];
+  vocab: Record<string, number>;
+  /** Row-major token ids, `rows × maxLen`. */
+  ids: Int32Array;
+  /** True class of each row. */
+  y: number[];
+  rows: number;
+  maxLen: number;
+}
+
+/**
+ * Fails before any work (and so before anything is written) when one of a stage's inputs is
+ * missing, naming every missing path relative to the project root.
+ */
+export function requireInputs(root: string, stage: string, inputs: readonly string[]): void {
+  const missing = inputs.filter((rel) => !existsSync(path.join(root, rel)));
+  if (missing.length > 0) {
+    throw new KdError(`${stage}: missing input${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (run the stages that produce ${missing.length > 1 ? 'them' : 'it'} first)`);
+  }
+}
+
+/** Reads artifacts/data/test.jsonl, labels.json and artifacts/vocab.json and encodes the sentences. */
+export function loadTestSet(root: string, maxLen: number): TestSet {
+  const testFile = path.join(root, 'artifacts/data/test.jsonl');
+  const labels = readLabels(path.join(root, 'artifacts/data/labels.json'));
+  const vocab = readVocab(path.join(root, 'artifacts/vocab.json'));
+  const examples = readSplit(testFile);
+  if (examples.length === 0) throw new KdError(`${testFile}: the test split is empty`);
+  const ids = new Int32Array(examples.length * maxLen);
+  examples.forEach((example, row) => {
+    if (example.y >= labels.length || labels[example.y] !== example.label) {
+      throw new KdError(`${testFile}: example ${row + 1}: label "${example.label}" (y = ${example.y}) does not match labels.json`);
+    }
+    ids.set(encode(example.tokens, vocab, maxLen), row * maxLen);
+  });
+  return { labels, vocab, ids, y: examples.map((e) => e.y), rows: examples.length, maxLen };
+}
