@@ -12,6 +12,10 @@ export interface DistillOptions {
 /**
  * Mean over the batch of α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1−α)·CE(s, y)
  * (or α·MSE(s, t) + (1−α)·CE(s, y)). T² keeps the soft term's gradient scale independent of T.
+ *
+ * `labelled` (1/0 per row) marks rows without a hard label, such as the augmented transfer set:
+ * the soft term still averages over every row, the CE term only over the labelled ones (0 when a
+ * batch has none), so an unlabelled row is taught by the teacher alone.
  */
 export function distillationLoss(
   tf: Tf,
@@ -19,9 +23,17 @@ export function distillationLoss(
   teacherLogits: tfTypes.Tensor2D,
   labels: tfTypes.Tensor1D,
   { alpha, temperature: T, loss }: DistillOptions,
+  labelled?: tfTypes.Tensor1D,
 ): tfTypes.Scalar {
   return tf.tidy(() => {
-    const hard = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, studentLogits.shape[1]), studentLogits);
+    const onehot = tf.oneHot(labels, studentLogits.shape[1]);
+    const hard = labelled
+      ? tf.losses
+          .softmaxCrossEntropy(onehot, studentLogits, undefined, undefined, tf.Reduction.NONE)
+          .mul(labelled)
+          .sum()
+          .div(labelled.sum().maximum(1))
+      : tf.losses.softmaxCrossEntropy(onehot, studentLogits);
     const soft =
       loss === 'mse'
         ? tf.losses.meanSquaredError(teacherLogits, studentLogits)

@@ -17,6 +17,31 @@ export interface TrainData {
   labels: tfTypes.Tensor1D;
   /** Teacher logits for distillation; absent for hard-label training. */
   teacherLogits?: tfTypes.Tensor2D;
+  /** 1 where `labels` holds a real hard label, 0 for teacher-only (augmented) rows; absent = all real. */
+  labelled?: tfTypes.Tensor1D;
+}
+
+/** Everything needed to continue training after a completed epoch exactly as if never stopped. */
+export interface TrainState {
+  /** Completed epochs. */
+  epoch: number;
+  history: HistoryRow[];
+  /** Epochs since the best validation loss (the early-stopping counter). */
+  sinceBest: number;
+  bestLoss: number;
+  weights: tfTypes.Tensor[];
+  bestWeights: tfTypes.Tensor[];
+  /** Adam's getWeights(): iteration count, first and second moments. */
+  optimizer: { name: string; tensor: tfTypes.Tensor }[];
+  /** Adam's β₁ᵗ and β₂ᵗ accumulators (see restoreOptimizer). */
+  accBeta: [number, number];
+}
+
+export interface TrainHooks {
+  /** Continue from this state (a checkpoint) instead of epoch 0. */
+  resume?: TrainState;
+  /** Called after every epoch with the row and the state to checkpoint (tensors are only valid during the call). */
+  onEpoch?: (row: HistoryRow, state: TrainState) => void | Promise<void>;
 }
 
 export type LossFn = (logits: tfTypes.Tensor2D, batch: TrainData) => tfTypes.Scalar;
@@ -34,21 +59,46 @@ function slice(data: TrainData, idx: tfTypes.Tensor1D): TrainData {
     ids: data.ids.gather(idx) as tfTypes.Tensor2D,
     labels: data.labels.gather(idx) as tfTypes.Tensor1D,
     ...(data.teacherLogits ? { teacherLogits: data.teacherLogits.gather(idx) as tfTypes.Tensor2D } : {}),
+    ...(data.labelled ? { labelled: data.labelled.gather(idx) as tfTypes.Tensor1D } : {}),
   };
 }
 
-function evaluate(tf: Tf, model: tfTypes.LayersModel, data: TrainData): { loss: number; accuracy: number } {
+/** Cross-entropy and accuracy of `logits` over the rows of `data` with a real hard label. */
+export function scoreLogits(tf: Tf, logits: tfTypes.Tensor2D, data: Pick<TrainData, 'labels' | 'labelled'>): { loss: number; accuracy: number } {
   return tf.tidy(() => {
-    const logits = model.predict(data.ids) as tfTypes.Tensor2D;
-    const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(data.labels, logits.shape[1]), logits).dataSync()[0]!;
-    const accuracy = logits.argMax(1).equal(data.labels.cast('int32')).mean().dataSync()[0]!;
+    const weights = data.labelled ?? tf.onesLike(data.labels).cast('float32');
+    const count = weights.sum();
+    const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(data.labels, logits.shape[1]), logits, undefined, undefined, tf.Reduction.NONE);
+    const loss = ce.mul(weights).sum().div(count).dataSync()[0]!;
+    const accuracy = logits.argMax(1).equal(data.labels.cast('int32')).cast('float32').mul(weights).sum().div(count).dataSync()[0]!;
     return { loss, accuracy };
+  });
+}
+
+function evaluate(tf: Tf, model: tfTypes.LayersModel, data: TrainData): { loss: number; accuracy: number } {
+  return tf.tidy(() => scoreLogits(tf, model.predict(data.ids) as tfTypes.Tensor2D, data));
+}
+
+// tfjs Adam's setWeights recomputes βᵗ as pow(β, t+1), which can differ in the last bit from the
+// running product a never-stopped run holds; restoring the saved products keeps a resumed run exact.
+interface AdamAccumulators {
+  accBeta1: tfTypes.Variable;
+  accBeta2: tfTypes.Variable;
+}
+
+async function restoreOptimizer(tf: Tf, optimizer: tfTypes.Optimizer, state: TrainState): Promise<void> {
+  await optimizer.setWeights(state.optimizer);
+  const acc = optimizer as unknown as AdamAccumulators;
+  tf.tidy(() => {
+    acc.accBeta1.assign(tf.scalar(state.accBeta[0]));
+    acc.accBeta2.assign(tf.scalar(state.accBeta[1]));
   });
 }
 
 /**
  * Mini-batch Adam with a per-epoch learning-rate schedule and early stopping on validation loss;
- * the best epoch's weights are restored at the end. Shuffling uses `seed` so runs repeat exactly.
+ * the best epoch's weights are restored at the end. Shuffling uses `seed` + epoch, so runs repeat
+ * exactly and a run resumed from `hooks.resume` continues the same sequence.
  */
 export async function trainModel(
   tf: Tf,
@@ -58,14 +108,22 @@ export async function trainModel(
   p: TrainParams,
   loss: LossFn,
   seed: number,
-  onEpoch: (row: HistoryRow) => void = () => {},
+  hooks: TrainHooks = {},
 ): Promise<HistoryRow[]> {
-  const history: HistoryRow[] = [];
+  const { resume, onEpoch } = hooks;
+  const history: HistoryRow[] = resume ? [...resume.history] : [];
   const optimizer = tf.train.adam(p.learning_rate);
   const n = train.ids.shape[0];
   let best = { loss: Infinity, weights: model.getWeights().map((w) => w.clone()) };
   let sinceBest = 0;
-  for (let epoch = 0; epoch < p.epochs && sinceBest < p.patience; epoch++) {
+  if (resume) {
+    model.setWeights(resume.weights);
+    await restoreOptimizer(tf, optimizer, resume);
+    tf.dispose(best.weights);
+    best = { loss: resume.bestLoss, weights: resume.bestWeights.map((w) => w.clone()) };
+    sinceBest = resume.sinceBest;
+  }
+  for (let epoch = resume?.epoch ?? 0; epoch < p.epochs && sinceBest < p.patience; epoch++) {
     const lr = learningRate(p, epoch);
     (optimizer as unknown as { learningRate: number }).learningRate = lr;
     const order = tf.tidy(() => tf.randomUniform([n], 0, 1, 'float32', seed + epoch).topk(n).indices);
@@ -83,12 +141,26 @@ export async function trainModel(
     const valEval = evaluate(tf, model, val);
     const row = { epoch: epoch + 1, loss: lossSum / n, accuracy: trainEval.accuracy, val_loss: valEval.loss, val_accuracy: valEval.accuracy, learning_rate: lr };
     history.push(row);
-    onEpoch(row);
     if (valEval.loss < best.loss) {
       tf.dispose(best.weights);
       best = { loss: valEval.loss, weights: model.getWeights().map((w) => w.clone()) };
       sinceBest = 0;
     } else sinceBest++;
+    if (onEpoch) {
+      const acc = optimizer as unknown as AdamAccumulators;
+      const optimizerWeights = await optimizer.getWeights();
+      await onEpoch(row, {
+        epoch: epoch + 1,
+        history: [...history],
+        sinceBest,
+        bestLoss: best.loss,
+        weights: model.getWeights(),
+        bestWeights: best.weights,
+        optimizer: optimizerWeights,
+        accBeta: [acc.accBeta1.dataSync()[0]!, acc.accBeta2.dataSync()[0]!],
+      });
+      optimizerWeights[0]!.tensor.dispose(); // the iteration count is a fresh scalar; the moments are live variables
+    }
   }
   model.setWeights(best.weights);
   tf.dispose(best.weights);

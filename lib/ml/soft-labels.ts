@@ -1,0 +1,78 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { KdError } from '../errors.js';
+import { parseOrThrow } from '../validation.js';
+import { writeDirAtomic } from './atomic-dir.js';
+
+/** generate-soft-labels' output, relative to the project root. */
+export const SOFT_LABELS_DIR = 'artifacts/soft-labels';
+const TRANSFER_FILE = 'transfer.jsonl';
+const META_FILE = 'meta.json';
+
+/** One transfer-set row: the training sentences (with their label) then the augmented ones (y null). */
+export interface TransferRow {
+  tokens: string[];
+  /** Hard label of an original training sentence; null for an augmented sentence (teacher-only). */
+  y: number | null;
+  /** Teacher logits (the ensemble's average). */
+  logits: number[];
+}
+
+const rowSchema = z.strictObject({
+  tokens: z.array(z.string()),
+  y: z.number().int().nonnegative().nullable(),
+  logits: z.array(z.number()),
+});
+
+const metaSchema = z.strictObject({
+  classes: z.number().int().min(2),
+  original: z.number().int().nonnegative(),
+  augmented: z.number().int().nonnegative(),
+  teacher_members: z.number().int().positive(),
+});
+export type TransferMeta = z.infer<typeof metaSchema>;
+
+/** Writes transfer.jsonl (one row a line) and meta.json into `dir`, atomically. */
+export async function writeTransferSet(dir: string, rows: readonly TransferRow[], meta: TransferMeta): Promise<void> {
+  await writeDirAtomic(dir, (tmp) => {
+    writeFileSync(path.join(tmp, TRANSFER_FILE), rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
+    writeFileSync(path.join(tmp, META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
+  });
+}
+
+function readJson(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new KdError(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    throw new KdError(`${file}: not found (run the generate-soft-labels stage first)`);
+  }
+}
+
+/** Reads and checks a transfer set: every row has `meta.classes` logits and a label below it. */
+export function readTransferSet(dir: string): { rows: TransferRow[]; meta: TransferMeta } {
+  const metaFile = path.join(dir, META_FILE);
+  const meta = parseOrThrow(metaSchema, readJson(metaFile, readText(metaFile)), metaFile);
+  const file = path.join(dir, TRANSFER_FILE);
+  const rows: TransferRow[] = [];
+  readText(file)
+    .split('\n')
+    .forEach((line, index) => {
+      if (line.trim() === '') return;
+      const where = `${file}:${index + 1}`;
+      const row = parseOrThrow(rowSchema, readJson(where, line), where);
+      if (row.logits.length !== meta.classes) throw new KdError(`${where}: ${row.logits.length} logits, expected ${meta.classes} (meta.json classes)`);
+      if (row.y !== null && row.y >= meta.classes) throw new KdError(`${where}: label ${row.y} out of range for ${meta.classes} classes`);
+      rows.push(row);
+    });
+  if (rows.length !== meta.original + meta.augmented) throw new KdError(`${file}: ${rows.length} rows, meta.json says ${meta.original + meta.augmented}`);
+  return { rows, meta };
+}
