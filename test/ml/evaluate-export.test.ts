@@ -1,0 +1,183 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as tfTypes from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadTf } from '../../lib/ml/backend.js';
+import { sha256Parts } from '../../lib/ml/content-hash.js';
+import { agreement, argmax, classificationReport, expectedCalibrationError, softmax } from '../../lib/ml/metrics.js';
+import { loadClassifier, loadLayersModel } from '../../lib/ml/model-io.js';
+import { loadTestSet, type TestSet } from '../../lib/ml/test-set.js';
+import { encode, tokenize } from '../../lib/ml/text.js';
+import { parseStageTags } from '../../lib/pipeline/stage-tags.js';
+import { readExport } from '../../lib/serve/export-bundle.js';
+import { LABELS, MAX_LEN, trainedProject } from './trained-project.js';
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+const CLI = path.join(REPO, 'bin/kd-pipeline.js');
+const { tf } = await loadTf();
+
+function cli(root: string, args: string[], env: Record<string, string> = {}) {
+  return spawnSync('node', [CLI, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
+}
+
+/** Rows of logits → probabilities, for a model or a classifier over the whole test set. */
+async function probabilities(predict: (ids: tfTypes.Tensor2D) => tfTypes.Tensor, set: TestSet): Promise<number[][]> {
+  const logits = predict(tf.tensor2d(set.ids, [set.rows, set.maxLen], 'int32'));
+  return ((await logits.array()) as number[][]).map((row) => softmax(row));
+}
+
+/** tf.loadLayersModel through its HTTP loader, reading file:// URLs from disk: weight paths resolve as in a browser. */
+function loadLikeBrowser(modelJson: string): Promise<tfTypes.LayersModel> {
+  const fetchFunc = async (url: string) => new Response(readFileSync(fileURLToPath(url)));
+  return tf.loadLayersModel(tf.io.http(pathToFileURL(modelJson).href, { fetchFunc }));
+}
+
+const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
+
+let root: string;
+let set: TestSet;
+let metrics: Record<string, number>;
+let tags: Record<string, string>;
+
+beforeAll(async () => {
+  execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'ignore' });
+  root = await trainedProject();
+  set = loadTestSet(root, MAX_LEN);
+  const evaluate = cli(root, ['stage', 'evaluate']);
+  expect(evaluate.status, evaluate.stderr).toBe(0);
+  metrics = readJson(path.join(root, 'artifacts/metrics.json'));
+  const tagFile = path.join(root, 'export-tags.txt');
+  const exported = cli(root, ['stage', 'export'], { KD_STAGE_TAGS: tagFile });
+  expect(exported.status, exported.stderr).toBe(0);
+  tags = parseStageTags(readFileSync(tagFile, 'utf8'));
+});
+
+describe('evaluate stage', () => {
+  it('writes flat metrics for teacher, student and baseline, each in its range', () => {
+    for (const model of ['teacher', 'student', 'baseline']) {
+      for (const key of ['accuracy', 'precision_macro', 'recall_macro', 'f1_macro', 'ece', ...LABELS.map((l) => `f1.${l}`)]) {
+        expect(metrics[`${model}.${key}`], `${model}.${key}`).toBeGreaterThanOrEqual(0);
+        expect(metrics[`${model}.${key}`], `${model}.${key}`).toBeLessThanOrEqual(1);
+      }
+      expect(Number.isInteger(metrics[`${model}.params`])).toBe(true);
+      expect(metrics[`${model}.size_bytes`]).toBeGreaterThan(metrics[`${model}.params`]! * 4);
+      expect(metrics[`${model}.latency_p50_ms`]).toBeGreaterThan(0);
+      expect(metrics[`${model}.latency_p95_ms`]).toBeGreaterThanOrEqual(metrics[`${model}.latency_p50_ms`]!);
+      expect(metrics[`${model}.throughput_per_s`]).toBeGreaterThan(0);
+    }
+    expect(metrics['test.examples']).toBe(set.rows);
+    expect(metrics['teacher_student.agreement']).toBeGreaterThanOrEqual(0);
+    expect(metrics['teacher_student.agreement']).toBeLessThanOrEqual(1);
+    expect(metrics['student.param_ratio']).toBeCloseTo(metrics['student.params']! / metrics['teacher.params']!, 12);
+    expect(metrics['student.param_ratio']).toBeLessThan(1);
+    expect(metrics['student.latency_speedup']).toBeCloseTo(metrics['teacher.latency_p50_ms']! / metrics['student.latency_p50_ms']!, 12);
+    expect(metrics['student.distillation_gain']).toBeCloseTo(metrics['student.accuracy']! - metrics['baseline.accuracy']!, 12);
+  });
+
+  it('matches lib/ml/metrics on the predictions of the same models', async () => {
+    const predictions: Record<string, number[]> = {};
+    for (const model of ['teacher', 'student', 'baseline']) {
+      const classifier = await loadClassifier(path.join(root, 'artifacts', model));
+      const probs = await probabilities((ids) => classifier.predictLogits(ids), set);
+      classifier.dispose();
+      predictions[model] = probs.map((row) => argmax(row));
+      const report = classificationReport(set.y, predictions[model]!, LABELS.length);
+      expect(metrics[`${model}.accuracy`]).toBeCloseTo(report.accuracy, 10);
+      expect(metrics[`${model}.f1_macro`]).toBeCloseTo(report.f1_macro, 10);
+      expect(metrics[`${model}.precision.${LABELS[1]}`]).toBeCloseTo(report.perClass[1]!.precision, 10);
+      expect(metrics[`${model}.ece`]).toBeCloseTo(expectedCalibrationError(probs, set.y), 6);
+      expect(metrics[`${model}.params`]).toBe(classifier.paramCount);
+    }
+    expect(metrics['teacher_student.agreement']).toBeCloseTo(agreement(predictions.teacher!, predictions.student!), 10);
+    const confusion = readJson(path.join(root, 'artifacts/report/confusion.json'));
+    expect(confusion.student).toEqual(classificationReport(set.y, predictions.student!, LABELS.length).confusion);
+  });
+
+  it('writes a report with the side-by-side table and a confusion matrix per model', () => {
+    const report = path.join(root, 'artifacts/report');
+    const markdown = readFileSync(path.join(report, 'report.md'), 'utf8');
+    expect(markdown).toContain('| metric | teacher | student | baseline |');
+    expect(markdown).toMatch(/\| accuracy \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/);
+    expect(markdown).toContain('![student confusion matrix](confusion-student.svg)');
+    const html = readFileSync(path.join(report, 'index.html'), 'utf8');
+    expect(html).toContain('<th>metric</th><th>teacher</th><th>student</th><th>baseline</th>');
+    expect(html.match(/<svg /g)).toHaveLength(3);
+    expect(html).toMatch(/backend/);
+    for (const model of ['teacher', 'student', 'baseline']) {
+      expect(readFileSync(path.join(report, `confusion-${model}.svg`), 'utf8')).toMatch(/^<svg [^]*<\/svg>\n$/);
+    }
+  });
+
+  it('names a missing model directory and writes nothing', async () => {
+    const bare = await trainedProject();
+    rmSync(path.join(bare, 'artifacts/student'), { recursive: true });
+    const result = cli(bare, ['stage', 'evaluate']);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe('kd-pipeline: error: evaluate: missing input artifacts/student (run the stages that produce it first)');
+    expect(existsSync(path.join(bare, 'artifacts/report'))).toBe(false);
+    expect(existsSync(path.join(bare, 'artifacts/metrics.json'))).toBe(false);
+    // Nor does export run without the evaluation it quotes.
+    const exported = cli(bare, ['stage', 'export']);
+    expect(exported.stderr).toMatch(/export: missing inputs artifacts\/student, artifacts\/metrics\.json/);
+    expect(existsSync(path.join(bare, 'artifacts/export'))).toBe(false);
+  });
+});
+
+describe('export stage', () => {
+  it('writes the export the server reads, with a content fingerprint and metrics from metrics.json', async () => {
+    const dir = path.join(root, 'artifacts/export');
+    const bundle = await readExport(dir);
+    expect(bundle.labels).toEqual(LABELS);
+    expect(bundle.preprocessing).toEqual({ lowercase: true, strip_accents: false, max_len: MAX_LEN });
+    expect(bundle.vocab).toEqual(set.vocab);
+    const files = ['weights.bin', 'vocab.json', 'preprocessing.json'].map((name) => readFileSync(path.join(dir, name)));
+    expect(bundle.metadata.fingerprint).toBe(sha256Parts(files));
+    expect(bundle.metadata).toMatchObject({ name: 'kd-student', backend: 'cpu', metrics: { 'student.accuracy': metrics['student.accuracy'] } });
+    expect(Object.keys(bundle.metadata.lineage as object)).toEqual(['artifacts/data', 'artifacts/vocab.json', 'artifacts/student', 'artifacts/metrics.json']);
+    expect(bundle.modelCard).toContain(`${(metrics['student.accuracy']! * 100).toFixed(1)} %`);
+    expect(bundle.modelCard).toContain(bundle.metadata.fingerprint);
+    expect(tags).toEqual({ 'kd.backend': 'cpu', 'kd.register_model': 'artifacts/export' });
+  });
+
+  it('loads with tf.loadLayersModel and predicts exactly what the student predicts', async () => {
+    const student = await loadLayersModel(path.join(root, 'artifacts/student'));
+    const exported = await loadLikeBrowser(path.join(root, 'artifacts/export/model.json'));
+    const expected = await probabilities((ids) => student.predict(ids) as tfTypes.Tensor, set);
+    expect(await probabilities((ids) => exported.predict(ids) as tfTypes.Tensor, set)).toEqual(expected);
+  });
+
+  it('writes float16 and uint8 variants that load, with size, accuracy and agreement recorded', async () => {
+    const dir = path.join(root, 'artifacts/export');
+    const variants = readJson(path.join(dir, 'metadata.json')).variants;
+    const float32 = await loadLikeBrowser(path.join(dir, 'model.json'));
+    const floatPredictions = (await probabilities((ids) => float32.predict(ids) as tfTypes.Tensor, set)).map((row) => argmax(row));
+    for (const name of ['float16', 'uint8']) {
+      const model = await loadLikeBrowser(path.join(dir, name, 'model.json'));
+      const predictions = (await probabilities((ids) => model.predict(ids) as tfTypes.Tensor, set)).map((row) => argmax(row));
+      const bytes = ['model.json', 'weights.bin'].reduce((sum, file) => sum + statSync(path.join(dir, name, file)).size, 0);
+      expect(variants[name]).toEqual({
+        size_bytes: bytes,
+        accuracy: classificationReport(set.y, predictions, LABELS.length).accuracy,
+        f1_macro: classificationReport(set.y, predictions, LABELS.length).f1_macro,
+        agreement_float32: agreement(floatPredictions, predictions),
+      });
+      expect(bytes).toBeLessThan(variants.float32.size_bytes);
+    }
+    expect(variants.float32.accuracy).toBeCloseTo(metrics['student.accuracy']!, 12);
+  });
+
+  it('serves `kd-pipeline predict --json` with the student\'s answer', async () => {
+    const text = 'The show was GREAT';
+    const result = cli(root, ['predict', text, '--json']);
+    expect(result.status, result.stderr).toBe(0);
+    const answer = JSON.parse(result.stdout);
+    const student = await loadLayersModel(path.join(root, 'artifacts/student'));
+    const ids = encode(tokenize(text, { lowercase: true, strip_accents: false }), set.vocab, MAX_LEN);
+    const [probs] = await probabilities((input) => student.predict(input) as tfTypes.Tensor, { ...set, ids, rows: 1 });
+    expect(answer.label).toBe(LABELS[argmax(probs!)]);
+    Object.values(answer.probabilities as Record<string, number>).forEach((p, i) => expect(p).toBeCloseTo(probs![i]!, 5));
+    expect(answer.model.fingerprint).toBe(readJson(path.join(root, 'artifacts/export/metadata.json')).fingerprint);
+  });
+});
