@@ -1,9 +1,20 @@
 import type { Command } from 'commander';
-import { KdError } from '../../errors.js';
 
-// PLACEHOLDER — to be replaced by the module that owns this command.
 export function register(program: Command): void {
-  program.command('gc').description('(not implemented yet)').action(() => {
-    throw new KdError('gc: not implemented yet');
-  });
+  program
+    .command('gc')
+    .description('Remove cache entries that pipeline.lock no longer references (and run-cache entries that needed them)')
+    .option('-n, --dry-run', 'only report what would be removed')
+    .option('--json', 'print {removedObjects,removedBytes,keptObjects,removedRuns,dryRun} on stdout')
+    .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
+      const { collectGarbage } = await import('../../pipeline/gc.js');
+      const report = await collectGarbage(process.cwd(), opts.dryRun === true);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+        return;
+      }
+      const mb = (report.removedBytes / 1e6).toFixed(1);
+      const verb = report.dryRun ? 'would remove' : 'removed';
+      process.stdout.write(`${verb} ${report.removedObjects} cache objects (${mb} MB) and ${report.removedRuns} run-cache entries; kept ${report.keptObjects} objects\n`);
+    });
 }

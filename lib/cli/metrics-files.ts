@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { KdError } from '../errors.js';
+import { stagePath } from '../pipeline/graph.js';
+import { parseLock, type Lock } from '../pipeline/lock.js';
+import { readMetricsFile } from '../pipeline/metrics-values.js';
+import { LOCK_FILE } from '../pipeline/project.js';
+import { findProjectRoot, loadPipeline } from '../pipeline/spec.js';
+
+export type MetricsByFile = Record<string, Record<string, number>>;
+
+/** The numbers in every metrics file the stages declare, as they are in the workspace now. */
+export function workspaceMetrics(cwd: string): { root: string; metrics: MetricsByFile } {
+  const root = findProjectRoot(cwd);
+  const spec = loadPipeline(root);
+  const metrics: MetricsByFile = {};
+  for (const stage of spec.stages) {
+    for (const out of stage.outs.filter((o) => o.kind === 'metrics')) {
+      const rel = stagePath(stage, out.path);
+      const values = readMetricsFile(path.join(root, rel));
+      if (values) metrics[rel] = values;
+    }
+  }
+  return { root, metrics };
+}
+
+function lockMetrics(lock: Lock): MetricsByFile {
+  const metrics: MetricsByFile = {};
+  for (const entry of Object.values(lock.stages)) Object.assign(metrics, entry.metrics ?? {});
+  return metrics;
+}
+
+/**
+ * The metrics recorded in a baseline lock: `pipeline.lock` at a git revision (default HEAD, the
+ * last committed lock), or another lock file given with --lock.
+ */
+export async function baselineMetrics(root: string, source: { rev: string; lockFile?: string }): Promise<{ label: string; metrics: MetricsByFile }> {
+  if (source.lockFile) {
+    const file = path.resolve(source.lockFile);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      throw new KdError(`metrics diff: --lock ${source.lockFile}: file not found`);
+    }
+    return { label: source.lockFile, metrics: lockMetrics(parseLock(text, source.lockFile)) };
+  }
+  const shown = await execa('git', ['show', `${source.rev}:./${LOCK_FILE}`], { cwd: root, reject: false });
+  if (shown.exitCode !== 0) {
+    throw new KdError(
+      `metrics diff: no ${LOCK_FILE} committed at ${source.rev} (${shown.stderr.split('\n')[0] || 'not a git repository'}); commit the lock after a run, or compare with --lock <file>`,
+    );
+  }
+  return { label: source.rev, metrics: lockMetrics(parseLock(shown.stdout, `${source.rev}:${LOCK_FILE}`)) };
+}

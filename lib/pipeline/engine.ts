@@ -1,0 +1,366 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import objectHash from 'object-hash';
+import PQueue from 'p-queue';
+import { KdError } from '../errors.js';
+import { ContentCache } from './cache.js';
+import { checkStage, type StageCheck } from './changes.js';
+import type { PipelineObserver, StageEndInfo, StageResult } from './events.js';
+import { executeCommand } from './executor.js';
+import { gitCommit } from './git.js';
+import { buildGraph, reachable, stagePath, type PipelineGraph } from './graph.js';
+import { readLock, writeLock, type Lock, type LockedStage } from './lock.js';
+import { applyParamOverrides } from './params-set.js';
+import { formatSeconds, Progress } from './progress.js';
+import { projectPaths, relPath, type ProjectPaths } from './project.js';
+import { RunCache } from './run-cache.js';
+import { acquireRunLock } from './run-lock.js';
+import { cachedOutsAvailable, commitStage, MissingOutError, prepareOuts, restoreOuts } from './stage-commit.js';
+import { findProjectRoot, loadPipeline, type PipelineSpec, type StageSpec } from './spec.js';
+import { parseStageTags, STAGE_TAGS_ENV } from './stage-tags.js';
+import { StateStore } from './state-store.js';
+
+export interface RunOptions {
+  cwd: string;
+  targets: string[];
+  force: boolean;
+  downstream: boolean;
+  singleStage: boolean;
+  jobs: number;
+  keepGoing: boolean;
+  runCache: boolean;
+  wait: boolean;
+  set: string[];
+  argv: string[];
+  /** Builds the observers (MLflow tracking) once the project root is known. */
+  observers(root: string): Promise<PipelineObserver[]>;
+}
+
+export interface StageOutcome {
+  name: string;
+  result: StageResult;
+  seconds: number;
+  reasons?: string[];
+  error?: string;
+}
+
+export interface RunReport {
+  runId: string;
+  stages: StageOutcome[];
+  failed: StageOutcome[];
+  interrupted: boolean;
+  /** Wall time of the whole run. */
+  seconds: number;
+}
+
+/** The stages a run covers: all, or the targets with their upstream (default), downstream, or alone. */
+export function selectStages(graph: PipelineGraph, targets: string[], mode: { downstream: boolean; singleStage: boolean }): Set<string> {
+  if (targets.length === 0) return new Set(graph.order);
+  for (const target of targets) {
+    if (!graph.stages.has(target)) throw new KdError(`no stage named '${target}' in pipeline.yaml (stages: ${graph.order.join(', ')})`);
+  }
+  if (mode.singleStage) return new Set(targets);
+  const edges = mode.downstream ? graph.downstream : graph.upstream;
+  return new Set([...targets, ...reachable(targets, edges)]);
+}
+
+function newRunId(): string {
+  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
+}
+
+function describe(outcome: StageOutcome, producedBy?: string): string {
+  const time = formatSeconds(outcome.seconds);
+  switch (outcome.result) {
+    case 'ran':
+      return `✔ ${outcome.name}: done in ${time}`;
+    case 'skipped':
+      return `= ${outcome.name}: up to date${outcome.reasons?.length ? ` (${outcome.reasons.join('; ')})` : ''}`;
+    case 'restored':
+      return `↺ ${outcome.name}: restored from cache${producedBy ? ` (outputs of run ${producedBy})` : ''}`;
+    case 'failed':
+      return `✖ ${outcome.name}: failed after ${time}: ${outcome.error ?? ''}`;
+    case 'not-run':
+      return `· ${outcome.name}: not run (${outcome.error ?? ''})`;
+  }
+}
+
+/** One `kd-pipeline run`: everything a run shares, and the scheduling of its stages. */
+class PipelineRun {
+  readonly runId = newRunId();
+  private readonly paths: ProjectPaths;
+  private readonly lock: Lock;
+  private readonly state: StateStore;
+  private readonly cache: ContentCache;
+  private readonly runCache: RunCache;
+  private readonly queue: PQueue;
+  private readonly abort = new AbortController();
+  private readonly outcomes = new Map<string, Promise<StageOutcome>>();
+  private stopScheduling = false;
+  interrupted = false;
+
+  constructor(
+    private readonly spec: PipelineSpec,
+    private readonly graph: PipelineGraph,
+    private readonly selected: Set<string>,
+    private readonly options: RunOptions,
+    private readonly observers: PipelineObserver[],
+    private readonly progress: Progress,
+  ) {
+    this.paths = projectPaths(spec.root);
+    this.lock = readLock(this.paths.lockFile);
+    this.state = new StateStore(this.paths.state);
+    this.cache = new ContentCache(this.paths.cache, this.paths.tmp);
+    this.runCache = new RunCache(this.paths.runs);
+    this.queue = new PQueue({ concurrency: Math.max(1, options.jobs) });
+  }
+
+  /** Ctrl-C: stop scheduling, terminate running commands; what completed stays committed. */
+  interrupt(): void {
+    if (this.interrupted) return;
+    this.interrupted = true;
+    this.stopScheduling = true;
+    this.progress.note('kd-pipeline: interrupted; stopping running stages (completed stages stay committed)…');
+    this.abort.abort();
+  }
+
+  async run(): Promise<StageOutcome[]> {
+    const names = this.graph.order.filter((name) => this.selected.has(name));
+    const outcomes = await Promise.all(names.map((name) => this.outcome(name)));
+    this.state.save();
+    return outcomes;
+  }
+
+  private notify(call: (observer: PipelineObserver) => void | Promise<void>): Promise<void> {
+    return Promise.all(
+      this.observers.map(async (observer) => {
+        try {
+          await call(observer);
+        } catch (error) {
+          this.progress.note(`kd-pipeline: warning: tracking: ${(error as Error).message}`);
+        }
+      }),
+    ).then(() => undefined);
+  }
+
+  private outcome(name: string): Promise<StageOutcome> {
+    let pending = this.outcomes.get(name);
+    if (!pending) {
+      pending = this.schedule(name);
+      this.outcomes.set(name, pending);
+    }
+    return pending;
+  }
+
+  private async schedule(name: string): Promise<StageOutcome> {
+    const ups = [...(this.graph.upstream.get(name) ?? [])].filter((up) => this.selected.has(up));
+    const upstream = await Promise.all(ups.map((up) => this.outcome(up)));
+    const blocked = upstream.find((o) => o.result === 'failed' || o.result === 'not-run');
+    if (blocked) return this.notRun(name, `upstream stage '${blocked.name}' did not complete`);
+    const outcome = await this.queue.add(() => this.process(this.graph.stages.get(name) as StageSpec));
+    return outcome as StageOutcome;
+  }
+
+  private notRun(name: string, why: string): StageOutcome {
+    const outcome: StageOutcome = { name, result: 'not-run', seconds: 0, error: why };
+    this.progress.finished(name, describe(outcome));
+    return outcome;
+  }
+
+  private endInfo(stage: StageSpec, check: StageCheck, outcome: StageOutcome, extra: Partial<StageEndInfo> = {}): StageEndInfo {
+    const rel = (kind: string) => stage.outs.filter((o) => o.kind === kind).map((o) => stagePath(stage, o.path));
+    return {
+      runId: this.runId,
+      stage: stage.name,
+      fingerprint: check.fingerprint,
+      result: outcome.result,
+      seconds: outcome.seconds,
+      params: flattenParams(check.identity.params),
+      metrics: rel('metrics'),
+      plots: rel('plots'),
+      outs: rel('out'),
+      tags: {},
+      ...(outcome.error ? { error: outcome.error } : {}),
+      endedAt: new Date().toISOString(),
+      ...extra,
+    };
+  }
+
+  private commitLock(name: string, entry: LockedStage): void {
+    this.lock.stages[name] = entry;
+    writeLock(this.paths.lockFile, this.lock, this.graph.order);
+  }
+
+  private async process(stage: StageSpec): Promise<StageOutcome> {
+    if (this.stopScheduling) return this.notRun(stage.name, this.interrupted ? 'interrupted' : 'the run stopped after a failure');
+    const began = performance.now();
+    const seconds = () => (performance.now() - began) / 1000;
+    const locked = this.lock.stages[stage.name];
+    if (stage.frozen) {
+      const outcome: StageOutcome = { name: stage.name, result: 'skipped', seconds: 0, reasons: ['frozen'] };
+      this.progress.finished(stage.name, describe(outcome));
+      return outcome;
+    }
+    const check = await checkStage(stage, this.spec, locked, this.state);
+    const forced = this.options.force;
+    const missingDep = [...check.deps].find(([, hash]) => hash === null);
+    if (missingDep) return this.fail(stage, check, seconds(), `dep '${missingDep[0]}' does not exist`);
+
+    if (!forced && check.upToDate) {
+      const outcome: StageOutcome = { name: stage.name, result: 'skipped', seconds: seconds() };
+      this.progress.finished(stage.name, describe(outcome));
+      await this.notify((o) => o.stageFinished(this.endInfo(stage, check, outcome, locked?.run ? { producedByRunId: locked.run } : {})));
+      return outcome;
+    }
+    if (!forced && locked && check.restorable && (await cachedOutsAvailable(locked, this.cache))) {
+      await restoreOuts(this.spec.root, locked, this.cache, check.missingOuts);
+      return this.restored(stage, check, locked, seconds());
+    }
+    const remembered = !forced && this.options.runCache && !stage.alwaysChanged ? this.runCache.get(check.fingerprint) : undefined;
+    if (remembered && (await cachedOutsAvailable(remembered, this.cache))) {
+      await prepareOuts(this.spec.root, { ...stage, outs: stage.outs.filter((o) => !o.persist) });
+      await restoreOuts(this.spec.root, remembered, this.cache);
+      this.commitLock(stage.name, remembered);
+      return this.restored(stage, check, remembered, seconds());
+    }
+    return this.execute(stage, check, check.reasons, began);
+  }
+
+  private async restored(stage: StageSpec, check: StageCheck, entry: LockedStage, secs: number): Promise<StageOutcome> {
+    const outcome: StageOutcome = { name: stage.name, result: 'restored', seconds: secs };
+    this.progress.finished(stage.name, describe(outcome, entry.run));
+    await this.notify((o) => o.stageFinished(this.endInfo(stage, check, outcome, entry.run ? { producedByRunId: entry.run } : {})));
+    return outcome;
+  }
+
+  private async fail(stage: StageSpec, check: StageCheck, secs: number, error: string, extra: Partial<StageEndInfo> = {}): Promise<StageOutcome> {
+    if (!this.options.keepGoing) this.stopScheduling = true;
+    const outcome: StageOutcome = { name: stage.name, result: 'failed', seconds: secs, error };
+    this.progress.finished(stage.name, describe(outcome));
+    await this.notify((o) => o.stageFinished(this.endInfo(stage, check, outcome, extra)));
+    return outcome;
+  }
+
+  private async execute(stage: StageSpec, check: StageCheck, reasons: string[], began: number): Promise<StageOutcome> {
+    const seconds = () => (performance.now() - began) / 1000;
+    const why = this.options.force ? 'forced' : reasons.join('; ');
+    this.progress.started(stage.name);
+    if (why) this.progress.note(`  ${stage.name}: ${why}`);
+    await this.notify((o) =>
+      o.stageStarted({
+        runId: this.runId,
+        stage: stage.name,
+        fingerprint: check.fingerprint,
+        cmd: stage.cmd,
+        params: flattenParams(check.identity.params),
+        startedAt: new Date().toISOString(),
+      }),
+    );
+    await prepareOuts(this.spec.root, stage);
+    const logFile = path.join(this.paths.logs, stage.name, `${this.runId}.log`);
+    const tagsFile = path.join(this.paths.tmp, `${this.runId}-${stage.name}.tags`);
+    const result = await executeCommand({
+      cmd: stage.cmd,
+      cwd: path.join(this.spec.root, stage.wdir),
+      root: this.spec.root,
+      env: { KD_RUN_ID: this.runId, KD_STAGE: stage.name, [STAGE_TAGS_ENV]: tagsFile },
+      logFile,
+      onLine: (line) => this.progress.stageOutput(stage.name, line),
+      signal: this.abort.signal,
+    });
+    const tags = readTags(tagsFile);
+    const extra = { logFile: relPath(this.spec.root, logFile), tags };
+    if (!result.ok) {
+      const tail = result.tail.length > 0 ? `\n  last lines of ${extra.logFile}:\n${result.tail.map((l) => `    ${l}`).join('\n')}` : '';
+      return this.fail(stage, check, seconds(), `${this.interrupted ? 'interrupted' : result.failure}${tail}`, extra);
+    }
+    let entry: LockedStage;
+    try {
+      entry = await commitStage(this.spec.root, stage, check, this.cache, this.state, this.runId);
+    } catch (error) {
+      if (error instanceof MissingOutError) return this.fail(stage, check, seconds(), error.message, extra);
+      throw error;
+    }
+    this.commitLock(stage.name, entry);
+    if (!stage.alwaysChanged) this.runCache.put(check.fingerprint, entry);
+    this.state.save();
+    const outcome: StageOutcome = { name: stage.name, result: 'ran', seconds: seconds() };
+    this.progress.finished(stage.name, describe(outcome));
+    await this.notify((o) => o.stageFinished(this.endInfo(stage, check, outcome, extra)));
+    return outcome;
+  }
+}
+
+function readTags(file: string): Record<string, string> {
+  try {
+    const tags = parseStageTags(readFileSync(file, 'utf8'));
+    rmSync(file, { force: true });
+    return tags;
+  } catch {
+    return {};
+  }
+}
+
+/** `{params.yaml: {student: {...}}}` → `{ 'student.temperature': 4, … }` for tracking. */
+function flattenParams(params: Record<string, Record<string, unknown>>): Record<string, unknown> {
+  const flat: Record<string, unknown> = {};
+  const walk = (value: unknown, key: string): void => {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) walk(v, `${key}.${k}`);
+    } else flat[key] = value;
+  };
+  for (const values of Object.values(params)) for (const [key, value] of Object.entries(values)) walk(value, key);
+  return flat;
+}
+
+/** Runs the pipeline (or the selected part of it) and reports every stage's outcome. */
+export async function runPipeline(options: RunOptions): Promise<RunReport> {
+  const began = performance.now();
+  const root = findProjectRoot(options.cwd);
+  const paths = projectPaths(root);
+  const release = await acquireRunLock(paths.runLock, { wait: options.wait });
+  // The engine's folder is never meant for git, whatever the project's own .gitignore says.
+  writeFileSync(path.join(paths.kdDir, '.gitignore'), '*\n');
+  const progress = new Progress();
+  try {
+    applyParamOverrides(root, options.set);
+    const spec = loadPipeline(root);
+    const graph = buildGraph(spec);
+    const selected = selectStages(graph, options.targets, options);
+    const observers = await options.observers(root);
+    const run = new PipelineRun(spec, graph, selected, options, observers, progress);
+    const onSignal = (): void => run.interrupt();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const notifyAll = (call: (o: PipelineObserver) => void | Promise<void>) => Promise.all(observers.map(async (o) => call(o))).catch(() => undefined);
+    const commit = gitCommit(root);
+    try {
+      await notifyAll((o) =>
+        o.runStarted({
+          runId: run.runId,
+          root,
+          startedAt: new Date().toISOString(),
+          user: os.userInfo().username,
+          ...(commit ? { gitCommit: commit } : {}),
+          pipelineFingerprint: objectHash({ stages: spec.stages, params: spec.paramsFiles }, { algorithm: 'md5' }),
+          params: spec.paramsFiles['params.yaml'] ?? {},
+          argv: options.argv,
+        }),
+      );
+      const stages = await run.run();
+      const failed = stages.filter((s) => s.result === 'failed');
+      const status = run.interrupted ? 'KILLED' : failed.length > 0 ? 'FAILED' : 'FINISHED';
+      await notifyAll((o) => o.runFinished({ runId: run.runId, status, endedAt: new Date().toISOString() }));
+      progress.close();
+      for (const observer of observers) await observer.close().catch((error: Error) => progress.note(`kd-pipeline: warning: tracking: ${error.message}`));
+      return { runId: run.runId, stages, failed, interrupted: run.interrupted, seconds: (performance.now() - began) / 1000 };
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  } finally {
+    progress.close();
+    release();
+  }
+}

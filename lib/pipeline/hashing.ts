@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { FileStamp, StateStore } from './state-store.js';
+
+/** One file of a directory out, as recorded in the directory's manifest. */
+export interface ManifestEntry {
+  path: string;
+  hash: string;
+  size: number;
+}
+
+/** The content identity of a file or directory, as the lock records it. */
+export interface PathHash {
+  hash: string;
+  size: number;
+  /** Directories only: number of files, and the sorted manifest whose hash is the directory's. */
+  nfiles?: number;
+  manifest?: ManifestEntry[];
+}
+
+/** DVC's convention: a directory's hash is the hash of its manifest, suffixed `.dir`. */
+export const DIR_SUFFIX = '.dir';
+
+export function isDirHash(hash: string): boolean {
+  return hash.endsWith(DIR_SUFFIX);
+}
+
+function md5File(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('md5');
+    createReadStream(file, { highWaterMark: 1 << 20 })
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+}
+
+export function manifestHash(manifest: ManifestEntry[]): string {
+  return createHash('md5').update(JSON.stringify(manifest)).digest('hex') + DIR_SUFFIX;
+}
+
+async function fileHash(file: string, stamp: FileStamp, state: StateStore): Promise<string> {
+  const known = state.get(file, stamp);
+  if (known) return known;
+  const hash = await md5File(file);
+  state.set(file, stamp, hash);
+  return hash;
+}
+
+async function listFiles(dir: string, prefix = ''): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const files: string[] = [];
+  for (const entry of entries) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) files.push(...(await listFiles(path.join(dir, entry.name), rel)));
+    else if (entry.isFile()) files.push(rel);
+  }
+  return files;
+}
+
+/** The hash of a file or directory (directories by a sorted manifest of relative path + hash), or null if absent. */
+export async function hashPath(file: string, state: StateStore): Promise<PathHash | null> {
+  const info = await stat(file, { bigint: true }).catch(() => null);
+  if (!info) return null;
+  const stampOf = (s: typeof info): FileStamp => ({ size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: String(s.ino) });
+  if (!info.isDirectory()) {
+    return { hash: await fileHash(file, stampOf(info), state), size: Number(info.size) };
+  }
+  const manifest: ManifestEntry[] = [];
+  for (const rel of (await listFiles(file)).sort()) {
+    const abs = path.join(file, rel);
+    const s = await stat(abs, { bigint: true });
+    manifest.push({ path: rel, hash: await fileHash(abs, stampOf(s), state), size: Number(s.size) });
+  }
+  return {
+    hash: manifestHash(manifest),
+    size: manifest.reduce((sum, e) => sum + e.size, 0),
+    nfiles: manifest.length,
+    manifest,
+  };
+}

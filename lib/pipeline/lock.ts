@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import objectHash from 'object-hash';
+import { parse, stringify, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { writeFileAtomic } from '../atomic-write.js';
+import { KdError } from '../errors.js';
+import { parseOrThrow } from '../validation.js';
+import { LOCK_FILE } from './project.js';
+
+const hashedPath = z.strictObject({
+  path: z.string().min(1),
+  hash: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  nfiles: z.number().int().nonnegative().optional(),
+});
+
+const lockedOut = z.union([
+  hashedPath.extend({ cache: z.literal(false).optional() }),
+  // persist outs (checkpoints) outlive runs and are not part of the stage's identity.
+  z.strictObject({ path: z.string().min(1), persist: z.literal(true) }),
+]);
+
+export const lockedStageSchema = z.strictObject({
+  cmd: z.string(),
+  wdir: z.string().optional(),
+  deps: z.array(hashedPath).default([]),
+  params: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+  outs: z.array(lockedOut).default([]),
+  /** Flattened numeric values of the stage's metrics files, so `metrics diff` works without the files. */
+  metrics: z.record(z.string(), z.record(z.string(), z.number())).optional(),
+  run: z.string().optional(),
+});
+
+const lockSchema = z.strictObject({
+  schema: z.literal('1'),
+  stages: z.record(z.string(), lockedStageSchema).default({}),
+});
+
+export type LockedStage = z.infer<typeof lockedStageSchema>;
+export type LockedOut = z.infer<typeof lockedOut>;
+export type HashedPath = z.infer<typeof hashedPath>;
+export type Lock = z.infer<typeof lockSchema>;
+
+export function emptyLock(): Lock {
+  return { schema: '1', stages: {} };
+}
+
+/** Parses lock text (from the workspace or a git revision); `source` names it in errors. */
+export function parseLock(text: string, source: string): Lock {
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (error) {
+    if (error instanceof YAMLParseError) throw new KdError(`${source}: malformed YAML: ${error.message.split('\n')[0]}`);
+    throw error;
+  }
+  if (raw === null || raw === undefined) return emptyLock();
+  return parseOrThrow(lockSchema, raw, source);
+}
+
+export function readLock(file: string): Lock {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return emptyLock();
+  }
+  return parseLock(text, LOCK_FILE);
+}
+
+/** Written atomically and in pipeline order, so the lock is never half-written and diffs stay small. */
+export function writeLock(file: string, lock: Lock, order: string[]): void {
+  const stages: Record<string, LockedStage> = {};
+  for (const name of order) {
+    const entry = lock.stages[name];
+    if (entry) stages[name] = entry;
+  }
+  writeFileAtomic(file, stringify({ schema: '1', stages }, { lineWidth: 0 }));
+}
+
+/** What decides whether a stage must run: cmd, dep contents, declared params values. */
+export interface StageIdentity {
+  cmd: string;
+  wdir?: string;
+  deps: { path: string; hash: string }[];
+  params: Record<string, Record<string, unknown>>;
+}
+
+export function fingerprint(identity: StageIdentity): string {
+  return objectHash(
+    {
+      cmd: identity.cmd,
+      wdir: identity.wdir ?? '.',
+      deps: identity.deps.map((d) => [d.path, d.hash]),
+      params: identity.params,
+    },
+    { algorithm: 'md5', unorderedObjects: true },
+  );
+}

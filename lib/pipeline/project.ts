@@ -1,0 +1,39 @@
+import path from 'node:path';
+
+/** Where the engine keeps its own state inside a project (git-ignored): `.kd/`. */
+export interface ProjectPaths {
+  root: string;
+  kdDir: string;
+  /** Content-addressed store of outputs: `<cache>/<first 2 hex>/<rest>`. */
+  cache: string;
+  /** Run-cache: one JSON entry per stage fingerprint that ever completed. */
+  runs: string;
+  /** (path, size, mtime, inode) → hash, so unchanged files are not re-read. */
+  state: string;
+  logs: string;
+  tmp: string;
+  runLock: string;
+  lockFile: string;
+}
+
+export const LOCK_FILE = 'pipeline.lock';
+
+export function projectPaths(root: string): ProjectPaths {
+  const kdDir = path.join(root, '.kd');
+  return {
+    root,
+    kdDir,
+    cache: path.join(kdDir, 'cache'),
+    runs: path.join(kdDir, 'runs'),
+    state: path.join(kdDir, 'state.json'),
+    logs: path.join(kdDir, 'logs'),
+    tmp: path.join(kdDir, 'tmp'),
+    runLock: path.join(kdDir, 'run.lock'),
+    lockFile: path.join(root, LOCK_FILE),
+  };
+}
+
+/** A project-relative path with forward slashes (the form used in pipeline.yaml and the lock). */
+export function relPath(root: string, file: string): string {
+  return path.relative(root, file).split(path.sep).join('/');
+}

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { writeJsonAtomic } from '../atomic-write.js';
+
+/** What identifies an unchanged file without reading it (nanosecond mtime, so edits within a second count). */
+export interface FileStamp {
+  size: number;
+  mtimeNs: string;
+  ino: string;
+}
+
+interface StateEntry extends FileStamp {
+  hash: string;
+}
+
+/**
+ * The per-project hash memo, like DVC's state database: a file whose size, mtime and inode are
+ * unchanged keeps its recorded hash, so a no-op run reads no data file. Saved atomically.
+ */
+export class StateStore {
+  private entries: Record<string, StateEntry> = {};
+  private dirty = false;
+
+  constructor(private readonly file: string) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      if (parsed && typeof parsed === 'object') this.entries = parsed as Record<string, StateEntry>;
+    } catch {
+      // Missing or unreadable: the memo is only an optimisation, start empty.
+    }
+  }
+
+  get(file: string, stamp: FileStamp): string | undefined {
+    const entry = this.entries[file];
+    if (entry && entry.size === stamp.size && entry.mtimeNs === stamp.mtimeNs && entry.ino === stamp.ino) return entry.hash;
+    return undefined;
+  }
+
+  set(file: string, stamp: FileStamp, hash: string): void {
+    this.entries[file] = { ...stamp, hash };
+    this.dirty = true;
+  }
+
+  save(): void {
+    if (this.dirty) writeJsonAtomic(this.file, this.entries);
+    this.dirty = false;
+  }
+}
