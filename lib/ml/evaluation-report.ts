@@ -1,5 +1,5 @@
 import { EVALUATED_MODELS, type EvaluatedModel, type ModelEvaluation } from './evaluation.js';
-import { confusionSvg, htmlTable, markdownTable, type ModelSummary } from './report.js';
+import { confusionSvg, escapeHtml, htmlTable, markdownTable, type ModelSummary } from './report.js';
 
 /** Where and how the numbers were measured, printed at the top of the report. */
 export interface ReportContext {
@@ -14,7 +14,6 @@ const OVERALL = ['accuracy', 'precision_macro', 'recall_macro', 'f1_macro', 'ece
 
 const percent = (value: number) => `${(value * 100).toFixed(1)} %`;
 const points = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(1)} points`;
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The one-paragraph answer to "was distillation worth it?", from the flat metrics. */
 function headline(m: Readonly<Record<string, number>>): string[] {

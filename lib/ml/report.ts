@@ -6,7 +6,7 @@ export interface ModelSummary {
   metrics: Record<string, number>;
 }
 
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function format(value: number | undefined): string {
   if (value === undefined || Number.isNaN(value)) return '–';

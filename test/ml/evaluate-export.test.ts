@@ -16,7 +16,7 @@ import { LABELS, MAX_LEN, trainedProject } from './trained-project.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(REPO, 'bin/kd-pipeline.js');
-const { tf } = await loadTf();
+const { tf, info } = await loadTf();
 
 function cli(root: string, args: string[], env: Record<string, string> = {}) {
   return spawnSync('node', [CLI, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
@@ -134,11 +134,11 @@ describe('export stage', () => {
     expect(bundle.vocab).toEqual(set.vocab);
     const files = ['weights.bin', 'vocab.json', 'preprocessing.json'].map((name) => readFileSync(path.join(dir, name)));
     expect(bundle.metadata.fingerprint).toBe(sha256Parts(files));
-    expect(bundle.metadata).toMatchObject({ name: 'kd-student', backend: 'cpu', metrics: { 'student.accuracy': metrics['student.accuracy'] } });
+    expect(bundle.metadata).toMatchObject({ name: 'kd-student', backend: info.backend, metrics: { 'student.accuracy': metrics['student.accuracy'] } });
     expect(Object.keys(bundle.metadata.lineage as object)).toEqual(['artifacts/data', 'artifacts/vocab.json', 'artifacts/student', 'artifacts/metrics.json']);
     expect(bundle.modelCard).toContain(`${(metrics['student.accuracy']! * 100).toFixed(1)} %`);
     expect(bundle.modelCard).toContain(bundle.metadata.fingerprint);
-    expect(tags).toEqual({ 'kd.backend': 'cpu', 'kd.register_model': 'artifacts/export' });
+    expect(tags).toEqual({ 'kd.backend': info.backend, 'kd.register_model': 'artifacts/export' });
   });
 
   it('loads with tf.loadLayersModel and predicts exactly what the student predicts', async () => {
