@@ -1,0 +1,170 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadTf } from '../../lib/ml/backend.js';
+import { loadClassifier } from '../../lib/ml/model-io.js';
+import { readTransferSet } from '../../lib/ml/soft-labels.js';
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+const CLI = path.join(REPO, 'bin/kd-pipeline.js');
+const TIMING = ['train_seconds', 'samples_per_second'];
+
+type Params = Record<string, any>;
+
+/** Tiny sizes so a stage takes seconds on the pure-JS backend (a small vocab keeps the embedding gradient cheap). */
+function tinyParams(edit: (p: Params) => void = () => {}): string {
+  const p = parse(readFileSync(path.join(REPO, 'params.yaml'), 'utf8')) as Params;
+  p.data.path = 'data/sample.csv';
+  p.text.max_len = 16;
+  p.vocab.max_size = 150;
+  Object.assign(p.teacher, { embedding_dim: 8, hidden: 8, cnn: { filters: 8, kernel_sizes: [3] }, bilstm: { units: 4 } });
+  Object.assign(p.teacher.train, { epochs: 2, batch_size: 64 });
+  Object.assign(p.student.model, { embedding_dim: 4 });
+  Object.assign(p.student.train, { epochs: 2, batch_size: 64 });
+  edit(p);
+  return stringify(p);
+}
+
+/** A temp project holding every 15th row of the bundled data set (200 sentences). */
+function project(edit?: (p: Params) => void): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'kd-train-'));
+  copyFileSync(path.join(REPO, 'pipeline.yaml'), path.join(root, 'pipeline.yaml'));
+  writeFileSync(path.join(root, 'params.yaml'), tinyParams(edit));
+  const lines = readFileSync(path.join(REPO, 'data/sentiment-labelled-sentences.csv'), 'utf8').split('\n');
+  mkdirSync(path.join(root, 'data'));
+  writeFileSync(path.join(root, 'data/sample.csv'), [lines[0], ...lines.slice(1).filter((line, i) => i % 15 === 14 && line !== '')].join('\n') + '\n');
+  return root;
+}
+
+/** A copy of `root` with only its data and vocab (no models, no checkpoints), and optionally other params. */
+function copyInputs(root: string, edit?: (p: Params) => void): string {
+  const copy = project(edit);
+  cpSync(path.join(root, 'artifacts/data'), path.join(copy, 'artifacts/data'), { recursive: true });
+  cpSync(path.join(root, 'artifacts/vocab.json'), path.join(copy, 'artifacts/vocab.json'));
+  return copy;
+}
+
+function stage(root: string, name: string, env: Record<string, string> = {}) {
+  return spawnSync('node', [CLI, 'stage', name], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
+}
+
+function ok(root: string, name: string, env?: Record<string, string>): string {
+  const result = stage(root, name, env);
+  expect(result.status, result.stderr).toBe(0);
+  return result.stderr;
+}
+
+const json = (root: string, file: string) => JSON.parse(readFileSync(path.join(root, file), 'utf8'));
+const withoutTiming = (metrics: Record<string, number>) => Object.fromEntries(Object.entries(metrics).filter(([key]) => !TIMING.includes(key)));
+
+describe('training stages through the CLI', () => {
+  let root: string;
+
+  beforeAll(() => {
+    execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'ignore' });
+    root = project();
+    ok(root, 'preprocess');
+    ok(root, 'build-vocab');
+  });
+
+  it('trains the teacher, labels a transfer set, distils the student and trains the baseline', async () => {
+    const teacherLog = ok(root, 'train-teacher');
+    expect(teacherLog).toMatch(/train-teacher: epoch 1\/2 loss \d\.\d{4} acc .* val_loss .* lr /);
+    ok(root, 'generate-soft-labels');
+    ok(root, 'train-student');
+    ok(root, 'train-baseline');
+
+    const { tf } = await loadTf();
+    const ids = tf.zeros([3, 16], 'int32') as import('@tensorflow/tfjs').Tensor2D;
+    for (const name of ['teacher', 'student', 'baseline']) {
+      const model = await loadClassifier(path.join(root, 'artifacts', name));
+      expect(model.predictLogits(ids).shape).toEqual([3, 2]);
+      const metrics = json(root, `artifacts/metrics/${name}.json`);
+      expect(Object.keys(metrics).sort()).toEqual(
+        ['best_epoch', 'best_val_accuracy', 'best_val_loss', 'epochs_run', 'members', 'params', 'samples_per_second', 'train_examples', 'train_seconds', 'val_accuracy', 'val_loss'],
+      );
+      expect(metrics.params).toBe(model.paramCount);
+      expect(Object.values(metrics).every((v) => typeof v === 'number' && Number.isFinite(v))).toBe(true);
+      const plot = json(root, `artifacts/plots/${name}-history.json`);
+      expect(plot).toHaveLength(metrics.epochs_run);
+      expect(Object.keys(plot[0]).sort()).toEqual(['accuracy', 'epoch', 'learning_rate', 'loss', 'val_accuracy', 'val_loss']);
+    }
+    expect(existsSync(path.join(root, 'artifacts/teacher/member-0/model.json'))).toBe(true);
+    expect(existsSync(path.join(root, 'artifacts/student/model.json'))).toBe(true);
+
+    // Every training sentence + 2 augmented copies of each; only the originals keep their label.
+    const { rows, meta } = readTransferSet(path.join(root, 'artifacts/soft-labels'));
+    const train = json(root, 'artifacts/metrics/data.json').train;
+    expect(meta).toEqual({ classes: 2, original: train, augmented: 2 * train, teacher_members: 1 });
+    expect(rows.slice(0, train).every((row) => row.y !== null)).toBe(true);
+    expect(rows.slice(train).every((row) => row.y === null && row.tokens.length > 0)).toBe(true);
+    expect(json(root, 'artifacts/metrics/student.json').train_examples).toBe(3 * train);
+    expect(json(root, 'artifacts/metrics/baseline.json').params).toBe(json(root, 'artifacts/metrics/student.json').params);
+  });
+
+  it('gives identical metrics for the same params twice, and starts over when params change', () => {
+    const copy = copyInputs(root);
+    ok(copy, 'train-teacher');
+    expect(withoutTiming(json(copy, 'artifacts/metrics/teacher.json'))).toEqual(withoutTiming(json(root, 'artifacts/metrics/teacher.json')));
+    expect(json(copy, 'artifacts/plots/teacher-history.json')).toEqual(json(root, 'artifacts/plots/teacher-history.json'));
+    expect(readFileSync(path.join(copy, 'artifacts/teacher/member-0/weights.bin'))).toEqual(readFileSync(path.join(root, 'artifacts/teacher/member-0/weights.bin')));
+
+    writeFileSync(path.join(copy, 'params.yaml'), tinyParams((p) => (p.teacher.train.learning_rate = 0.01)));
+    expect(ok(copy, 'train-teacher')).toMatch(/params or data changed since the last checkpoint: starting over/);
+    expect(json(copy, 'artifacts/metrics/teacher.json').val_loss).not.toBe(json(root, 'artifacts/metrics/teacher.json').val_loss);
+  });
+
+  it('resumes a cnn+bilstm ensemble interrupted in its second member and ends exactly like an uninterrupted run', () => {
+    const ensemble = (p: Params) => (p.teacher.members = ['cnn', 'bilstm']);
+    const whole = copyInputs(root, ensemble);
+    ok(whole, 'train-teacher');
+
+    const resumed = copyInputs(root, ensemble);
+    const stopped = stage(resumed, 'train-teacher', { KD_STOP_AFTER_EPOCH: '3' });
+    expect(stopped.status).toBe(1);
+    expect(stopped.stderr).toMatch(/train-teacher: stopped after epoch 1 \(KD_STOP_AFTER_EPOCH=3\); rerun to resume/);
+    expect(existsSync(path.join(resumed, 'artifacts/teacher'))).toBe(false);
+    expect(existsSync(path.join(resumed, 'artifacts/metrics/teacher.json'))).toBe(false);
+    const log = ok(resumed, 'train-teacher');
+    expect(log).toMatch(/resuming cnn after epoch 2/);
+    expect(log).toMatch(/resuming bilstm after epoch 1/);
+    expect(log).toMatch(/\[bilstm 2\/2\] epoch 2\/2/);
+    expect(log).not.toMatch(/\[cnn 1\/2\] epoch/);
+
+    const metrics = json(resumed, 'artifacts/metrics/teacher.json');
+    expect(withoutTiming(metrics)).toEqual(withoutTiming(json(whole, 'artifacts/metrics/teacher.json')));
+    expect(metrics).toMatchObject({ members: 2, epochs_run: 4 });
+    expect(Object.keys(metrics)).toEqual(expect.arrayContaining(['member_0_best_epoch', 'member_1_best_val_accuracy']));
+    for (const member of ['member-0', 'member-1']) {
+      const weights = (dir: string) => readFileSync(path.join(dir, 'artifacts/teacher', member, 'weights.bin'));
+      expect(weights(resumed)).toEqual(weights(whole));
+    }
+    const plot = json(resumed, 'artifacts/plots/teacher-history.json');
+    expect(plot).toEqual(json(whole, 'artifacts/plots/teacher-history.json'));
+    expect(plot).toHaveLength(2);
+    expect(Object.keys(plot[1]).sort()).toEqual(['epoch', ...['member_0', 'member_1'].flatMap((m) => ['accuracy', 'learning_rate', 'loss', 'val_accuracy', 'val_loss'].map((k) => `${m}_${k}`))].sort());
+  });
+
+  it('distils with the mse loss on logits', () => {
+    const copy = copyInputs(root, (p) => (p.student.loss = 'mse'));
+    cpSync(path.join(root, 'artifacts/soft-labels'), path.join(copy, 'artifacts/soft-labels'), { recursive: true });
+    ok(copy, 'train-student');
+    const mse = json(copy, 'artifacts/metrics/student.json');
+    expect(Number.isFinite(mse.val_loss)).toBe(true);
+    expect(mse.val_loss).not.toBe(json(root, 'artifacts/metrics/student.json').val_loss);
+  });
+
+  it('rejects a bad params value with one message naming the key, writing nothing', () => {
+    const copy = copyInputs(root, (p) => (p.teacher.members = ['cnn', 'transformer']));
+    const result = stage(copy, 'train-teacher');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/params\.yaml: teacher\.members\[1\]: /);
+    expect(existsSync(path.join(copy, 'artifacts/teacher'))).toBe(false);
+    expect(existsSync(path.join(copy, 'artifacts/checkpoints'))).toBe(false);
+    expect(existsSync(path.join(copy, 'artifacts/metrics/teacher.json'))).toBe(false);
+    rmSync(copy, { recursive: true, force: true });
+  });
+});
