@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as tfTypes from '@tensorflow/tfjs';
@@ -122,6 +122,19 @@ describe('evaluate stage', () => {
     const exported = cli(bare, ['stage', 'export']);
     expect(exported.stderr).toMatch(/export: missing inputs artifacts\/student, artifacts\/metrics\.json/);
     expect(existsSync(path.join(bare, 'artifacts/export'))).toBe(false);
+  });
+  it('refuses models trained with another text.max_len, naming them, and writes nothing', async () => {
+    const other = await trainedProject();
+    const params = path.join(other, 'params.yaml');
+    writeFileSync(params, readFileSync(params, 'utf8').replace(`max_len: ${MAX_LEN}`, `max_len: ${MAX_LEN + 1}`));
+    const evaluate = cli(other, ['stage', 'evaluate']);
+    expect(evaluate.status).toBe(1);
+    expect(evaluate.stderr).toMatch(/\nkd-pipeline: error: artifacts\/teacher: cannot predict the test split \(.*\[null,6\].*\)\n$/);
+    expect(existsSync(path.join(other, 'artifacts/report'))).toBe(false);
+    copyFileSync(path.join(root, 'artifacts/metrics.json'), path.join(other, 'artifacts/metrics.json'));
+    const exported = cli(other, ['stage', 'export']);
+    expect(exported.stderr).toContain(`\nkd-pipeline: error: artifacts/student/model.json: takes input shape [null,${MAX_LEN}], but params.yaml text.max_len is ${MAX_LEN + 1}\n`);
+    expect(existsSync(path.join(other, 'artifacts/export'))).toBe(false);
   });
 });
 
