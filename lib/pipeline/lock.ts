@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import objectHash from 'object-hash';
-import { parse, stringify, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { writeFileAtomic } from '../atomic-write.js';
 import { KdError } from '../errors.js';
 import { parseOrThrow } from '../validation.js';
 import { LOCK_FILE } from './project.js';
+import { loadYaml, parseYamlMemo } from './yaml-memo.js';
 
 const hashedPath = z.strictObject({
   path: z.string().min(1),
@@ -45,13 +46,16 @@ export function emptyLock(): Lock {
   return { schema: '1', stages: {} };
 }
 
-/** Parses lock text (from the workspace or a git revision); `source` names it in errors. */
-export function parseLock(text: string, source: string): Lock {
+/**
+ * Parses lock text (from the workspace or a git revision); `source` names it in errors. With the
+ * project's `root`, the YAML goes through the project's parse memo.
+ */
+export function parseLock(text: string, source: string, root?: string): Lock {
   let raw: unknown;
   try {
-    raw = parse(text);
+    raw = root === undefined ? loadYaml().parse(text) : parseYamlMemo(root, text);
   } catch (error) {
-    if (error instanceof YAMLParseError) throw new KdError(`${source}: malformed YAML: ${error.message.split('\n')[0]}`);
+    if (error instanceof loadYaml().YAMLParseError) throw new KdError(`${source}: malformed YAML: ${error.message.split('\n')[0]}`);
     throw error;
   }
   if (raw === null || raw === undefined) return emptyLock();
@@ -65,7 +69,7 @@ export function readLock(file: string): Lock {
   } catch {
     return emptyLock();
   }
-  return parseLock(text, LOCK_FILE);
+  return parseLock(text, LOCK_FILE, path.dirname(file));
 }
 
 /** Written atomically and in pipeline order, so the lock is never half-written and diffs stay small. */
@@ -75,7 +79,7 @@ export function writeLock(file: string, lock: Lock, order: string[]): void {
     const entry = lock.stages[name];
     if (entry) stages[name] = entry;
   }
-  writeFileAtomic(file, stringify({ schema: '1', stages }, { lineWidth: 0 }));
+  writeFileAtomic(file, loadYaml().stringify({ schema: '1', stages }, { lineWidth: 0 }));
 }
 
 /** What decides whether a stage must run: cmd, dep contents, declared params values. */

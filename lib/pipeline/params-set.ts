@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseDocument, parse as parseYaml } from 'yaml';
 import { writeFileAtomic } from '../atomic-write.js';
 import { KdError } from '../errors.js';
 import { PARAMS_FILE } from './spec.js';
+import { loadYaml } from './yaml-memo.js';
 
 /**
  * `--set key=value` (like `dvc exp run -S`): writes the values into params.yaml, keeping its
@@ -19,6 +19,7 @@ export function applyParamOverrides(root: string, assignments: string[]): void {
   } catch {
     throw new KdError(`--set: ${PARAMS_FILE} not found in ${root}`);
   }
+  const { parseDocument, parse: parseYaml } = loadYaml();
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new KdError(`${PARAMS_FILE}: malformed YAML: ${doc.errors[0]?.message.split('\n')[0]}`);
   for (const assignment of assignments) {

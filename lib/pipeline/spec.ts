@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { KdError } from '../errors.js';
 import { parseOrThrow } from '../validation.js';
+import { loadYaml, parseYamlMemo } from './yaml-memo.js';
 
 /** An out/metrics/plots entry: `path` or DVC's one-key map `{path: {cache, persist}}`. */
 const outOptions = z.strictObject({ cache: z.boolean().optional(), persist: z.boolean().optional() });
@@ -71,7 +71,7 @@ export function findProjectRoot(cwd: string): string {
   }
 }
 
-function readYaml(file: string, label: string): unknown {
+function readYaml(root: string, file: string, label: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -79,9 +79,9 @@ function readYaml(file: string, label: string): unknown {
     throw new KdError(`${label}: file not found`);
   }
   try {
-    return parse(text) ?? {};
+    return parseYamlMemo(root, text) ?? {};
   } catch (error) {
-    if (error instanceof YAMLParseError) {
+    if (error instanceof loadYaml().YAMLParseError) {
       const where = error.linePos?.[0];
       throw new KdError(`${label}${where ? `:${where.line}:${where.col}` : ''}: malformed YAML: ${error.message.split('\n')[0]}`);
     }
@@ -123,11 +123,11 @@ function normalizeOuts(entries: z.infer<typeof outEntry>[], kind: OutSpec['kind'
 
 /** Reads and validates pipeline.yaml and the params files its stages use. */
 export function loadPipeline(root: string): PipelineSpec {
-  const raw = parseOrThrow(pipelineSchema, readYaml(path.join(root, PIPELINE_FILE), PIPELINE_FILE), PIPELINE_FILE);
+  const raw = parseOrThrow(pipelineSchema, readYaml(root, path.join(root, PIPELINE_FILE), PIPELINE_FILE), PIPELINE_FILE);
   const paramsFiles: Record<string, Record<string, unknown>> = {};
   const paramsOf = (file: string): Record<string, unknown> => {
     if (!paramsFiles[file]) {
-      const value = existsSync(path.join(root, file)) ? readYaml(path.join(root, file), file) : {};
+      const value = existsSync(path.join(root, file)) ? readYaml(root, path.join(root, file), file) : {};
       if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new KdError(`${file}: expected a mapping at the top level`);
       paramsFiles[file] = value as Record<string, unknown>;
     }

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import { KdError } from '../errors.js';
+import { parseYamlMemo } from '../pipeline/yaml-memo.js';
 import { parseOrThrow } from '../validation.js';
 
 /** The `tracking:` object at the top level of pipeline.yaml (the engine treats it as opaque). */
@@ -25,7 +25,7 @@ export interface TrackingConfig {
 export async function loadTrackingConfig(root: string): Promise<TrackingConfig> {
   let doc: unknown = {};
   try {
-    doc = parse(await readFile(join(root, 'pipeline.yaml'), 'utf8'));
+    doc = parseYamlMemo(root, await readFile(join(root, 'pipeline.yaml'), 'utf8'));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new KdError(`pipeline.yaml: ${(error as Error).message}`);
   }
