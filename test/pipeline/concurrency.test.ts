@@ -1,0 +1,96 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { exited, Project, until } from './harness.js';
+
+describe.concurrent('runs in time: run lock, interrupts, parallel stages', () => {
+  it('a second concurrent run fails at once naming the other pid; --wait waits for it', async () => {
+    const p = new Project({
+      'params.yaml': '',
+      'pipeline.yaml': `stages:
+  slow:
+    cmd: touch started.flag && sleep 2 && echo done > slow.txt
+    outs: [slow.txt]
+`,
+    });
+    const first = p.spawn(['run']);
+    await until(() => p.exists('started.flag'), 'the first run to start its stage');
+    const second = await p.kd(['run']);
+    expect(first.exitCode).toBeNull();
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`kd-pipeline: error: another kd-pipeline run (pid ${first.pid}) is running in ${p.dir}; wait for it to finish or pass --wait`);
+
+    const waiting = await p.kd(['run', '--wait', '--json']);
+    expect(waiting.stderr).toContain(`waiting for the run in progress (pid ${first.pid}) to finish`);
+    expect(await exited(first)).toBe(0);
+    expect(waiting.code).toBe(0);
+    expect(waiting.json.stages).toEqual([{ name: 'slow', result: 'skipped', seconds: expect.any(Number) }]);
+    expect(p.exists('.kd/run.lock')).toBe(false);
+  });
+
+  it('SIGINT mid-stage kills the stage, exits 130 and leaves lock and cache consistent; a rerun completes', async () => {
+    const p = new Project({
+      'params.yaml': '',
+      'pipeline.yaml': `stages:
+  first:
+    cmd: echo one > first.txt
+    outs: [first.txt]
+  second:
+    cmd: echo marker-start && echo partial > second.txt && sleep 2 && touch never.txt && echo whole > second.txt
+    deps: [first.txt]
+    outs: [second.txt]
+  third:
+    cmd: echo three > third.txt
+    deps: [first.txt]
+    outs: [third.txt]
+`,
+    });
+    const run = p.spawn(['run', '--jobs', '1', '--json']);
+    await until(() => run.output().includes('[second] marker-start'), 'the second stage to start');
+    const signalled = Date.now();
+    run.kill('SIGINT');
+    expect(await exited(run)).toBe(130);
+    // The stage was stopped well before its sleep could end.
+    expect(Date.now() - signalled).toBeLessThan(1500);
+    expect(run.output()).toContain('interrupted; stopping running stages');
+    const report = JSON.parse(run.output().split('\n').find((line) => line.startsWith('{"runId"')) as string);
+    // third was queued behind second (--jobs 1) and is not started once interrupted.
+    expect(report.stages.map((s: { name: string; result: string }) => [s.name, s.result])).toEqual([
+      ['first', 'ran'],
+      ['second', 'failed'],
+      ['third', 'not-run'],
+    ]);
+
+    expect(Object.keys(p.lock().stages)).toEqual(['first']);
+    expect(p.files().filter((f) => f.includes('.tmp-'))).toEqual([]);
+    expect(p.exists('.kd/run.lock')).toBe(false);
+    await sleep(2200);
+    expect(p.exists('never.txt')).toBe(false);
+
+    const rerun = await p.run();
+    expect(rerun.code).toBe(0);
+    expect(rerun.results).toEqual({ first: 'skipped', second: 'ran', third: 'ran' });
+    expect(p.read('second.txt')).toBe('whole\n');
+    expect((await p.kd(['status', '--check'])).code).toBe(0);
+  });
+
+  it('independent stages overlap in time with --jobs 2 and do not with --jobs 1', async () => {
+    const stage = (name: string) => `  ${name}:
+    cmd: date +%s%N > ${name}.times && sleep 0.6 && date +%s%N >> ${name}.times
+    outs: [${name}.times]
+`;
+    const p = new Project({ 'params.yaml': '', 'pipeline.yaml': `stages:\n${stage('a')}${stage('b')}` });
+    const interval = (name: string): [bigint, bigint] => {
+      const [start, end] = p.read(`${name}.times`).trim().split('\n').map(BigInt);
+      return [start as bigint, end as bigint];
+    };
+    const overlap = (): boolean => {
+      const [a0, a1] = interval('a');
+      const [b0, b1] = interval('b');
+      return a0 < b1 && b0 < a1;
+    };
+    expect((await p.run('--jobs', '2')).results).toEqual({ a: 'ran', b: 'ran' });
+    expect(overlap()).toBe(true);
+    expect((await p.run('--jobs', '1', '--force')).results).toEqual({ a: 'ran', b: 'ran' });
+    expect(overlap()).toBe(false);
+  });
+});
