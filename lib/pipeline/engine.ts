@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import objectHash from 'object-hash';
@@ -260,6 +260,7 @@ class PipelineRun {
     await prepareOuts(this.spec.root, stage);
     const logFile = path.join(this.paths.logs, stage.name, `${this.runId}.log`);
     const tagsFile = path.join(this.paths.tmp, `${this.runId}-${stage.name}.tags`);
+    mkdirSync(this.paths.tmp, { recursive: true });
     const result = await executeCommand({
       cmd: stage.cmd,
       cwd: path.join(this.spec.root, stage.wdir),
