@@ -17,7 +17,7 @@ const BATCH = 256;
 export async function run(root: string): Promise<void> {
   const params = loadMlParams(root);
   const { tf, info } = await loadTf();
-  reportStageTag('backend', info.backend);
+  reportStageTag('kd.backend', info.backend);
   const inputs = readTrainingInputs(root);
   const teacherDir = path.join(root, 'artifacts/teacher');
   const teacher = await loadClassifier(teacherDir);

@@ -76,7 +76,7 @@ function bestEpoch(history: HistoryRow[]): HistoryRow {
  * artifacts/metrics/<name>.json and artifacts/plots/<name>-history.json.
  */
 export async function runTrainingStage(tf: Tf, backend: BackendInfo, job: TrainJob): Promise<void> {
-  reportStageTag('backend', backend.backend);
+  reportStageTag('kd.backend', backend.backend);
   const log = (line: string) => process.stderr.write(line);
   const fingerprint = trainingFingerprint(job.root, job.fingerprint.params, job.fingerprint.inputs);
   const checkpoints = new CheckpointDir(tf, path.join(job.root, 'artifacts/checkpoints', job.name), fingerprint);

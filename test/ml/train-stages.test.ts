@@ -71,8 +71,10 @@ describe('training stages through the CLI', () => {
   });
 
   it('trains the teacher, labels a transfer set, distils the student and trains the baseline', async () => {
-    const teacherLog = ok(root, 'train-teacher');
+    const tags = path.join(root, 'tags.txt');
+    const teacherLog = ok(root, 'train-teacher', { KD_STAGE_TAGS: tags });
     expect(teacherLog).toMatch(/train-teacher: epoch 1\/2 loss \d\.\d{4} acc .* val_loss .* lr /);
+    expect(readFileSync(tags, 'utf8')).toMatch(/^kd\.backend=(cpu|tensorflow)$/m);
     ok(root, 'generate-soft-labels');
     ok(root, 'train-student');
     ok(root, 'train-baseline');
