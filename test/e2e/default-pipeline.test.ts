@@ -1,0 +1,94 @@
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parse } from 'csv-parse/sync';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const exec = promisify(execFile);
+
+interface RunJson {
+  stages: { name: string; result: string }[];
+}
+
+/** The repository's own pipeline.yaml and params.yaml on 300 real sentences, with tiny models so the run takes seconds. */
+function tinyProject(): string {
+  const root = mkdtempSync(join(tmpdir(), 'kd-e2e-'));
+  copyFileSync(join(repo, 'pipeline.yaml'), join(root, 'pipeline.yaml'));
+  copyFileSync(join(repo, 'params.yaml'), join(root, 'params.yaml'));
+  const rows = parse(readFileSync(join(repo, 'data', 'sentiment-labelled-sentences.csv')), { columns: true }) as Record<string, string>[];
+  // Every 10th row keeps both classes and all three sources.
+  const sample = rows.filter((_, i) => i % 10 === 0);
+  const header = Object.keys(rows[0] ?? {});
+  const csv = [header.join(','), ...sample.map((r) => header.map((h) => `"${(r[h] ?? '').replaceAll('"', '""')}"`).join(','))].join('\n');
+  mkdirSync(join(root, 'data'));
+  writeFileSync(join(root, 'data', 'sentiment-labelled-sentences.csv'), `${csv}\n`);
+  return root;
+}
+
+const TINY = [
+  'text.max_len=16',
+  'teacher.embedding_dim=8',
+  'teacher.cnn.filters=8',
+  'teacher.cnn.kernel_sizes=[3]',
+  'teacher.hidden=0',
+  'teacher.train.epochs=2',
+  'student.model.embedding_dim=4',
+  'student.train.epochs=2',
+  'soft_labels.augment.copies=1',
+  'evaluate.latency_runs=5',
+  'evaluate.throughput_batch=16',
+];
+
+async function kd(root: string, args: string[]) {
+  const env = { ...process.env };
+  delete env.MLFLOW_TRACKING_URI;
+  return exec(process.execPath, [join(repo, 'bin', 'kd-pipeline.js'), ...args], { cwd: root, env, maxBuffer: 1 << 26 });
+}
+
+const results = (out: string) => Object.fromEntries((JSON.parse(out) as RunJson).stages.map((s) => [s.name, s.result]));
+
+describe('the default pipeline, end to end through `kd-pipeline run`', () => {
+  let root: string;
+  beforeAll(() => {
+    root = tinyProject();
+  });
+
+  it('runs every stage, then nothing, and exports a student that predicts', async () => {
+    const first = await kd(root, ['run', '--json', ...TINY.flatMap((s) => ['--set', s])]);
+    expect(Object.values(results(first.stdout))).toEqual(Array(8).fill('ran'));
+    const metrics = JSON.parse(readFileSync(join(root, 'artifacts', 'metrics.json'), 'utf8')) as Record<string, number>;
+    for (const key of ['teacher.accuracy', 'student.accuracy', 'baseline.accuracy', 'student.params', 'teacher.params', 'student.latency_p50_ms']) {
+      expect(metrics[key], key).toBeTypeOf('number');
+    }
+    expect(metrics['teacher.params']! / metrics['student.params']!).toBeGreaterThan(1);
+    expect(existsSync(join(root, 'artifacts', 'report', 'index.html'))).toBe(true);
+    for (const file of ['model.json', 'vocab.json', 'labels.json', 'model-card.md', 'float16/model.json', 'uint8/model.json']) {
+      expect(existsSync(join(root, 'artifacts', 'export', file)), file).toBe(true);
+    }
+
+    const again = await kd(root, ['run', '--json']);
+    expect(Object.values(results(again.stdout))).toEqual(Array(8).fill('skipped'));
+    await expect(kd(root, ['status', '--check'])).resolves.toBeDefined();
+
+    const predicted = JSON.parse((await kd(root, ['predict', 'Ein wunderbarer Film, très bien!', '--json'])).stdout) as { label: string };
+    const labels = JSON.parse(readFileSync(join(root, 'artifacts', 'export', 'labels.json'), 'utf8')) as string[];
+    expect(labels).toHaveLength(2);
+    expect(labels).toContain(predicted.label);
+  }, 600_000);
+
+  it('a student param reruns train-student, evaluate and export only; reverting it restores them from the run-cache', async () => {
+    const changed = results((await kd(root, ['run', '--json', '--set', 'student.temperature=2'])).stdout);
+    expect(Object.entries(changed).filter(([, r]) => r === 'ran').map(([n]) => n)).toEqual(['train-student', 'evaluate', 'export']);
+    expect(changed['train-teacher']).toBe('skipped');
+    expect(changed['train-baseline']).toBe('skipped');
+
+    const reverted = results((await kd(root, ['run', '--json', '--set', 'student.temperature=4'])).stdout);
+    expect(Object.entries(reverted).filter(([, r]) => r === 'restored').map(([n]) => n)).toEqual(['train-student', 'evaluate', 'export']);
+    const diff = JSON.parse((await kd(root, ['params', 'diff', '--json'])).stdout) as { params: unknown[] };
+    expect(diff.params).toEqual([]);
+  }, 600_000);
+});
