@@ -17,7 +17,7 @@ import { formatSeconds, Progress } from './progress.js';
 import { projectPaths, relPath, type ProjectPaths } from './project.js';
 import { RunCache } from './run-cache.js';
 import { acquireRunLock } from './run-lock.js';
-import { cachedOutsAvailable, commitStage, MissingOutError, prepareOuts, restoreOuts } from './stage-commit.js';
+import { cachedOutsAvailable, commitStage, MissingOutError, prepareOuts, recordsDeclaredOuts, restoreOuts } from './stage-commit.js';
 import { findProjectRoot, loadPipeline, type PipelineSpec, type StageSpec } from './spec.js';
 import { parseStageTags, STAGE_TAGS_ENV } from './stage-tags.js';
 import { StateStore } from './state-store.js';
@@ -218,7 +218,7 @@ class PipelineRun {
       return this.restored(stage, check, locked, seconds());
     }
     const remembered = !forced && this.options.runCache && !stage.alwaysChanged ? this.runCache.get(check.fingerprint) : undefined;
-    if (remembered && (await cachedOutsAvailable(remembered, this.cache))) {
+    if (remembered && recordsDeclaredOuts(remembered, stage) && (await cachedOutsAvailable(remembered, this.cache))) {
       await prepareOuts(this.spec.root, { ...stage, outs: stage.outs.filter((o) => !o.persist) });
       await restoreOuts(this.spec.root, remembered, this.cache);
       this.commitLock(stage.name, remembered);
@@ -285,7 +285,7 @@ class PipelineRun {
     }
     this.commitLock(stage.name, entry);
     if (!stage.alwaysChanged) this.runCache.put(check.fingerprint, entry);
-    this.state.save();
+    this.state.checkpoint();
     const outcome: StageOutcome = { name: stage.name, result: 'ran', seconds: seconds() };
     this.progress.finished(stage.name, describe(outcome));
     await this.notify((o) => o.stageFinished(this.endInfo(stage, check, outcome, extra)));

@@ -128,6 +128,25 @@ describe.concurrent('kd-pipeline run: what reruns', () => {
     expect(p.read('side.out')).toBe('side\n');
   });
 
+  it('declaring another out reruns the stage: a run-cache entry without that out cannot restore it', async () => {
+    const p = new Project({
+      'params.yaml': '',
+      'pipeline.yaml': `stages:
+  make:
+    cmd: echo make >> ran.log && echo a > a.txt && echo b > b.txt
+    outs: [a.txt]
+`,
+    });
+    await p.run();
+    p.write('pipeline.yaml', p.read('pipeline.yaml').replace('outs: [a.txt]', 'outs: [a.txt, b.txt]'));
+    expect((await p.kd(['status', '--json'])).json.stages[0].reasons).toEqual(['outs changed']);
+    expect((await p.run()).results).toEqual({ make: 'ran' });
+    expect(p.read('b.txt')).toBe('b\n');
+    expect(p.lock().stages.make.outs.map((o: { path: string }) => o.path)).toEqual(['a.txt', 'b.txt']);
+    expect((await p.kd(['status', '--check'])).code).toBe(0);
+    expect(p.runs('make')).toBe(2);
+  });
+
   it('early cutoff: an upstream cmd change with a byte-identical out skips the downstream stage', async () => {
     const p = chainProject();
     await p.run();
