@@ -285,7 +285,7 @@ class PipelineRun {
     }
     this.commitLock(stage.name, entry);
     if (!stage.alwaysChanged) this.runCache.put(check.fingerprint, entry);
-    this.state.save();
+    this.state.checkpoint();
     const outcome: StageOutcome = { name: stage.name, result: 'ran', seconds: seconds() };
     this.progress.finished(stage.name, describe(outcome));
     await this.notify((o) => o.stageFinished(this.endInfo(stage, check, outcome, extra)));

@@ -72,14 +72,31 @@ export function readLock(file: string): Lock {
   return parseLock(text, LOCK_FILE, path.dirname(file));
 }
 
+/** Each entry's YAML, kept while the entry object lives: a run rewrites the lock after every stage. */
+const stageYaml = new WeakMap<LockedStage, { name: string; text: string }>();
+
+/**
+ * The YAML of `stages.<name>`: the entry stringified on its own and indented under `stages:`,
+ * exactly what stringifying the whole lock would give (block style, no line folding), so a run of
+ * n stages stringifies each entry once instead of the whole lock n times.
+ */
+function stageText(name: string, entry: LockedStage): string {
+  const known = stageYaml.get(entry);
+  if (known?.name === name) return known.text;
+  const text = loadYaml()
+    .stringify({ [name]: entry }, { lineWidth: 0 })
+    .replace(/^(?=.)/gm, '  ');
+  stageYaml.set(entry, { name, text });
+  return text;
+}
+
 /** Written atomically and in pipeline order, so the lock is never half-written and diffs stay small. */
 export function writeLock(file: string, lock: Lock, order: string[]): void {
-  const stages: Record<string, LockedStage> = {};
-  for (const name of order) {
+  const stages = order.flatMap((name) => {
     const entry = lock.stages[name];
-    if (entry) stages[name] = entry;
-  }
-  writeFileAtomic(file, loadYaml().stringify({ schema: '1', stages }, { lineWidth: 0 }));
+    return entry ? [stageText(name, entry)] : [];
+  });
+  writeFileAtomic(file, `schema: "1"\n${stages.length > 0 ? `stages:\n${stages.join('')}` : 'stages: {}\n'}`);
 }
 
 /** What decides whether a stage must run: cmd, dep contents, declared params values. */

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '../atomic-write.js';
 
+/** The least time between two checkpoint saves of the memo during a run. */
+const CHECKPOINT_MS = 1000;
+
 /** What identifies an unchanged file without reading it (nanosecond mtime, so edits within a second count). */
 export interface FileStamp {
   size: number;
@@ -19,6 +22,7 @@ interface StateEntry extends FileStamp {
 export class StateStore {
   private entries: Record<string, StateEntry> = {};
   private dirty = false;
+  private savedAt = 0;
 
   constructor(private readonly file: string) {
     try {
@@ -41,7 +45,18 @@ export class StateStore {
   }
 
   save(): void {
-    if (this.dirty) writeJsonAtomic(this.file, this.entries);
+    if (this.dirty) {
+      writeJsonAtomic(this.file, this.entries);
+      this.savedAt = Date.now();
+    }
     this.dirty = false;
+  }
+
+  /**
+   * A save during a run (after a stage): at most once a second, so a run of many short stages does
+   * not rewrite the whole memo after each one; the run saves once more at its end.
+   */
+  checkpoint(): void {
+    if (Date.now() - this.savedAt >= CHECKPOINT_MS) this.save();
   }
 }
