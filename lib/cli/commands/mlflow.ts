@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .description('Replay the journal (.kd/tracking/journal.jsonl) to the MLflow server, idempotently')
     .option('--json', 'print the sync report as JSON on stdout')
     .action(async (opts: { json?: boolean }) => {
-      const report = await syncJournal(process.cwd(), null);
+      const report = await syncJournal((await import('../project-root.js')).currentProjectRoot(), null);
       if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
       else process.stderr.write(`synced ${report.runsInJournal} runs to ${report.uri}: ${report.runsCreated} new runs, ${report.stageRunsCreated} new stage runs${report.modelVersions.length ? `, registered ${report.modelVersions.join(', ')}` : ''}\n`);
     });
@@ -36,7 +36,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new KdError(`mlflow ui: --port: expected a port number, got ${JSON.stringify(opts.port)}`);
       const { findMlflow, startMlflowServer } = await import('../../tracking/local-server.js');
       const { join } = await import('node:path');
-      const root = process.cwd();
+      const root = (await import('../project-root.js')).currentProjectRoot();
       const bin = findMlflow(root);
       if (!bin) throw new KdError('mlflow ui: the `mlflow` command is not installed: `pip install mlflow` (or `npm test` once, which installs it into .venv/)');
       const server = await startMlflowServer(bin, join(root, '.kd', 'mlflow'), port);
