@@ -59,16 +59,30 @@ function tempDir(label) {
 process.on('exit', () => {
   for (const dir of temps) rmSync(dir, { recursive: true, force: true });
 });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+
+// CPU time (user + sys, 10 ms resolution) of each child through GNU time when it is installed: on
+// a shared machine it varies far less with the load than wall time does.
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const timeFile = path.join(tempDir('time'), 'cpu');
+
+/** Spawns `argv` synchronously; returns its wall seconds and, with GNU time, its CPU seconds. */
+function timed(argv, options) {
+  const [cmd, args] = GNU_TIME ? [GNU_TIME, ['-f', '%U %S', '-o', timeFile, ...argv]] : [argv[0], argv.slice(1)];
+  const began = performance.now();
+  const result = spawnSync(cmd, args, options);
+  const seconds = (performance.now() - began) / 1000;
+  const cpu = GNU_TIME ? readFileSync(timeFile, 'utf8').trim().split('\n').at(-1).split(' ').reduce((sum, x) => sum + Number(x), 0) : NaN;
+  return { ...result, seconds, cpu };
+}
 
 /** Runs the CLI synchronously; returns wall seconds (spawn to exit, Node start-up included). */
 function cli(cwd, args, { check = true } = {}) {
-  const began = performance.now();
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, env: ENV, encoding: 'utf8', maxBuffer: 64 << 20 });
-  const seconds = (performance.now() - began) / 1000;
+  const result = timed([process.execPath, CLI, ...args], { cwd, env: ENV, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (check && result.status !== 0) {
     throw new Error(`kd-pipeline ${args.join(' ')} in ${cwd} exited ${result.status}:\n${result.stderr.slice(-3000)}`);
   }
-  return { seconds, stdout: result.stdout, stderr: result.stderr, status: result.status };
+  return { seconds: result.seconds, cpu: result.cpu, stdout: result.stdout, stderr: result.stderr, status: result.status };
 }
 
 function stats(samples) {
@@ -90,14 +104,17 @@ const verdict = (ok) => (ok ? 'meets goal' : 'MISSES goal');
 function timeNoop(dir, label) {
   cli(dir, ['run']); // warm-up: after a copy the state store re-stats every file once
   const samples = [];
+  const cpus = [];
   for (let i = 0; i < RUNS; i++) {
-    const { seconds, stdout } = cli(dir, ['run', '--json']);
+    const { seconds, cpu, stdout } = cli(dir, ['run', '--json']);
     const ran = JSON.parse(stdout).stages.filter((s) => s.result !== 'skipped');
     if (ran.length > 0) throw new Error(`${label}: the no-op run did something: ${JSON.stringify(ran)}`);
     samples.push(seconds);
+    cpus.push(cpu);
   }
   const s = stats(samples);
-  row(`no-op run, ${label}: median (p90, min) of ${s.n}`, `${sec(s.median)} (${sec(s.p90)}, ${sec(s.min)})`, `< ${GOALS.noop} s`, verdict(s.median < GOALS.noop));
+  row(`no-op run, ${label}: wall median (p90, min) of ${s.n}`, `${sec(s.median)} (${sec(s.p90)}, ${sec(s.min)})`, `< ${GOALS.noop} s`, verdict(s.median < GOALS.noop));
+  if (GNU_TIME) row(`  CPU time (user+sys), median of ${s.n}`, sec(stats(cpus).median));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,13 +164,14 @@ async function defaultProject() {
 }
 
 function nodeStartup() {
-  const samples = [];
+  const walls = [];
+  const cpus = [];
   for (let i = 0; i < RUNS; i++) {
-    const began = performance.now();
-    spawnSync(process.execPath, ['-e', '']);
-    samples.push((performance.now() - began) / 1000);
+    const { seconds, cpu } = timed([process.execPath, '-e', '']);
+    walls.push(seconds);
+    cpus.push(cpu);
   }
-  return stats(samples);
+  return { wall: stats(walls), cpu: stats(cpus) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,7 +226,8 @@ console.error(`kd-pipeline bench on ${os.cpus()[0]?.model ?? 'unknown CPU'} × $
 if (ONLY.has('noop')) {
   console.error('(a) no-op run');
   const node = nodeStartup();
-  row(`bare Node start-up (node -e ''), median of ${node.n}`, sec(node.median));
+  row(`bare Node start-up (node -e ''), wall median of ${node.wall.n}`, sec(node.wall.median));
+  if (GNU_TIME) row(`  CPU time (user+sys), median of ${node.cpu.n}`, sec(node.cpu.median));
   const shaped = shellProjectLikeDefault();
   timeNoop(shaped.dir, `${shaped.stages}-stage shell pipeline shaped like pipeline.yaml`);
   const real = await defaultProject();
@@ -219,9 +238,11 @@ if (ONLY.has('noop')) {
 if (ONLY.has('chain')) {
   console.error(`(b) first run of a ${CHAIN}-stage chain, ${REPS} times`);
   const walls = [];
+  const cpus = [];
   for (let r = 0; r < REPS; r++) {
     const dir = chainProject(CHAIN);
-    const { stdout, seconds } = cli(dir, ['run', '--json']);
+    const { stdout, seconds, cpu } = cli(dir, ['run', '--json']);
+    cpus.push(cpu);
     const ran = JSON.parse(stdout).stages.filter((s) => s.result === 'ran').length;
     if (ran !== CHAIN) throw new Error(`chain: ${ran} of ${CHAIN} stages ran`);
     walls.push(seconds);
@@ -233,6 +254,7 @@ if (ONLY.has('chain')) {
   const bare = stats(spawns).median;
   row(`chain first run, wall (median of ${walls.length})`, sec(wall));
   row(`per stage: wall / ${CHAIN}`, ms(wall / CHAIN), `DVC ≈ 100 ms`);
+  if (GNU_TIME) row(`  CPU time (user+sys) / ${CHAIN}, the stage commands' included`, ms(stats(cpus).median / CHAIN));
   row(`bare spawn of the same shell command (median of ${spawns.length})`, ms(bare / CHAIN));
   row('per stage: engine overhead (wall − bare spawns) / n', ms((wall - bare) / CHAIN), `< ${GOALS.perStageMs} ms`, verdict(((wall - bare) / CHAIN) * 1000 < GOALS.perStageMs));
 }
@@ -242,15 +264,19 @@ if (ONLY.has('hash') && HASH_MB > 0) {
   const dir = bigDirProject(HASH_MB);
   const cold = [];
   const warm = [];
+  const warmCpu = [];
   for (let r = 0; r < REPS; r++) {
     rmSync(path.join(dir, '.kd', 'state.json'), { force: true });
     cold.push(cli(dir, ['status']).seconds);
-    warm.push(cli(dir, ['status']).seconds);
+    const w = cli(dir, ['status']);
+    warm.push(w.seconds);
+    warmCpu.push(w.cpu);
   }
   const c = stats(cold).median;
   const w = stats(warm).median;
   row(`status, no state store (cold), ${HASH_MB} MB, median of ${cold.length}`, `${sec(c)} = ${Math.round(HASH_MB / c)} MB/s`);
-  row(`status, state store (warm), median of ${warm.length}`, sec(w), `< ${GOALS.warmHash} s`, verdict(w < GOALS.warmHash));
+  row(`status, state store (warm), wall median of ${warm.length}`, sec(w), `< ${GOALS.warmHash} s`, verdict(w < GOALS.warmHash));
+  if (GNU_TIME) row(`  CPU time (user+sys), median of ${warm.length}`, sec(stats(warmCpu).median));
 }
 
 const header = ['measure', 'result', 'goal', ''];
