@@ -1,6 +1,6 @@
 import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
-import { chainProject, Project } from './harness.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { chainProject, Project, removeProjects } from './harness.js';
 
 async function git(p: Project, ...args: string[]): Promise<void> {
   await execa('git', ['-c', 'user.name=kd test', '-c', 'user.email=kd@test.invalid', '-c', 'init.defaultBranch=main', ...args], { cwd: p.dir });
@@ -25,6 +25,8 @@ function metricsProject(): Project {
 `,
   });
 }
+
+afterAll(removeProjects);
 
 describe.concurrent('status, dag, params, metrics, gc', () => {
   it('status --check exits 1 while a stage would run and 0 once up to date', async () => {

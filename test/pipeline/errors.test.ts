@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { Project } from './harness.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Project, removeProjects } from './harness.js';
 
 /** A project whose pipeline.yaml is `yaml`, with params.yaml `a: 1` and an input file. */
 function withPipeline(yaml: string): Project {
@@ -17,6 +17,8 @@ async function expectRejected(p: Project, message: string | RegExp): Promise<voi
   }
   expect(p.exists('pipeline.lock')).toBe(false);
 }
+
+afterAll(removeProjects);
 
 describe.concurrent('invalid pipelines are refused with a clear error', () => {
   it('a cycle, printing it', async () => {

@@ -31,12 +31,20 @@ export interface StageRow {
   seconds: number;
 }
 
+const created: string[] = [];
+
+/** Deletes every project this test file created (call from afterAll). */
+export function removeProjects(): void {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 /** A temp project with a pipeline.yaml of shell stages, driven through the real CLI. */
 export class Project {
   readonly dir: string;
 
   constructor(files: Record<string, string> = {}) {
     this.dir = mkdtempSync(path.join(tmpdir(), 'kd-pipe-'));
+    created.push(this.dir);
     for (const [rel, text] of Object.entries(files)) this.write(rel, text);
   }
 

@@ -1,6 +1,8 @@
 import { statSync, utimesSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { chainProject, Project } from './harness.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { chainProject, Project, removeProjects } from './harness.js';
+
+afterAll(removeProjects);
 
 describe.concurrent('kd-pipeline run: what reruns', () => {
   it('runs every stage the first time and nothing the second time', async () => {
@@ -200,6 +202,25 @@ describe.concurrent('kd-pipeline run: what reruns', () => {
     expect((await p.kd(['status', '--json'])).json.stages[0].reasons).toEqual(['cmd changed', "param 'model.width' changed (3 → 4)"]);
     expect((await p.run()).results).toEqual({ fit: 'ran' });
     expect(p.read('fit.txt')).toBe('width=4\n');
+  });
+
+  it('a dotted params key covers its subtree and nothing else', async () => {
+    const p = new Project({
+      'params.yaml': 'train:\n  opt:\n    lr: 1\n    beta: 2\n  epochs: 3\n',
+      'pipeline.yaml': `stages:
+  fit:
+    cmd: echo fit >> ran.log && echo > fit.txt
+    params: [train.opt]
+    outs: [fit.txt]
+`,
+    });
+    await p.run();
+    expect(p.lock().stages.fit.params).toEqual({ 'params.yaml': { 'train.opt': { lr: 1, beta: 2 } } });
+    expect((await p.run('--set', 'train.epochs=4')).results).toEqual({ fit: 'skipped' });
+    const changed = await p.run('--set', 'train.opt.beta=5');
+    expect(changed.results).toEqual({ fit: 'ran' });
+    expect(changed.stderr).toContain("fit: param 'train.opt.beta' changed (2 → 5)");
+    expect(p.runs('fit')).toBe(2);
   });
 
   it('a directory dep and out are hashed by manifest', async () => {
