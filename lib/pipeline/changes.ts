@@ -72,6 +72,18 @@ function depReasons(current: Map<string, PathHash | null>, locked: LockedStage['
   return reasons;
 }
 
+/**
+ * Whether a lock or run-cache entry records exactly the outs the stage declares now (path, and
+ * persist or cache), so that restoring it yields every declared out. Outs are not part of the
+ * fingerprint, so an entry from before an out was declared must not stand in for a run.
+ */
+export function recordsDeclaredOuts(entry: LockedStage, stage: StageSpec): boolean {
+  const kind = (persist: boolean, cache: boolean) => (persist ? 'persist' : cache ? 'cache' : 'no-cache');
+  const declared = stage.outs.map((o) => `${stagePath(stage, o.path)}\0${kind(o.persist, o.cache)}`).sort();
+  const recorded = entry.outs.map((o) => `${o.path}\0${'hash' in o ? kind(false, o.cache !== false) : kind(true, true)}`).sort();
+  return declared.length === recorded.length && declared.every((key, i) => key === recorded[i]);
+}
+
 /** Hashes the stage's deps and outs (through the state store) and compares them with its lock entry. */
 export async function checkStage(
   stage: StageSpec,
@@ -111,15 +123,12 @@ export async function checkStage(
   check.identityMatches = reasons.length === 0;
 
   const lockedOuts = new Map(locked.outs.map((o) => [o.path, o]));
-  let outsRedeclared = lockedOuts.size !== stage.outs.length;
+  // Paths and persist/cache flags: an out that stopped being persist must be run and cached.
+  const outsRedeclared = !recordsDeclaredOuts(locked, stage);
   for (const out of stage.outs) {
     const file = stagePath(stage, out.path);
     const before = lockedOuts.get(file);
-    if (!before) {
-      outsRedeclared = true;
-      continue;
-    }
-    if (out.persist || !('hash' in before)) continue;
+    if (!before || out.persist || !('hash' in before)) continue;
     const now = await hashPath(path.join(spec.root, file), state);
     if (!now) check.missingOuts.push(file);
     else if (now.hash !== before.hash) check.modifiedOuts.push(file);

@@ -70,18 +70,6 @@ function toLocked(file: string, hashed: { hash: string; size: number; nfiles?: n
   return { path: file, hash: hashed.hash, size: hashed.size, ...(hashed.nfiles !== undefined ? { nfiles: hashed.nfiles } : {}) };
 }
 
-/**
- * Whether a lock or run-cache entry records exactly the outs the stage declares now (path, and
- * persist or cache), so that restoring it yields every declared out. Outs are not part of the
- * fingerprint, so an entry from before an out was declared must not stand in for a run.
- */
-export function recordsDeclaredOuts(entry: LockedStage, stage: StageSpec): boolean {
-  const kind = (persist: boolean, cache: boolean) => (persist ? 'persist' : cache ? 'cache' : 'no-cache');
-  const declared = stage.outs.map((o) => `${stagePath(stage, o.path)}\0${kind(o.persist, o.cache)}`).sort();
-  const recorded = entry.outs.map((o) => `${o.path}\0${'hash' in o ? kind(false, o.cache !== false) : kind(true, true)}`).sort();
-  return declared.length === recorded.length && declared.every((key, i) => key === recorded[i]);
-}
-
 /** Whether every hashed out of a lock entry can be checked out of the cache. */
 export async function cachedOutsAvailable(entry: LockedStage, cache: ContentCache): Promise<boolean> {
   for (const out of entry.outs) if ('hash' in out && !(await cache.has(out.hash))) return false;

@@ -330,6 +330,28 @@ describe.concurrent('kd-pipeline run: what reruns', () => {
     expect((await p.run()).results).toEqual({ grow: 'skipped' });
   });
 
+  it('an out switched from persist to cached reruns its stage and is cached', async () => {
+    const p = new Project({
+      'params.yaml': '',
+      'pipeline.yaml': `stages:
+  grow:
+    cmd: echo x >> grow.txt
+    outs: [{grow.txt: {persist: true}}]
+  use:
+    cmd: cat grow.txt > use.txt
+    deps: [grow.txt]
+    outs: [use.txt]
+`,
+    });
+    await p.run();
+    p.write('pipeline.yaml', p.read('pipeline.yaml').replace('persist: true', 'persist: false'));
+    expect((await p.kd(['status', '--json'])).json.stages[0]).toEqual({ name: 'grow', upToDate: false, reasons: ['outs changed'] });
+    expect((await p.run()).results).toEqual({ grow: 'ran', use: 'skipped' });
+    expect(p.lock().stages.grow.outs).toEqual([{ path: 'grow.txt', hash: expect.any(String), size: 2 }]);
+    p.remove('grow.txt');
+    expect((await p.run()).results).toEqual({ grow: 'restored', use: 'skipped' });
+  });
+
   it('a declared out that the command does not produce fails the stage naming the path', async () => {
     const p = new Project({
       'params.yaml': '',
