@@ -278,6 +278,9 @@ describe.concurrent('kd-pipeline run: what reruns', () => {
     expect(p.read('sub/where.txt')).toMatch(/\/sub\nx\n$/);
     const lock = p.lock();
     expect(lock.stages.inner).toMatchObject({ wdir: 'sub', deps: [{ path: 'sub/in.txt' }], outs: [{ path: 'sub/where.txt' }] });
+    // The CLI finds the project from a subdirectory.
+    const fromSub = await p.kd(['status', '--json'], { cwd: p.path('sub') });
+    expect(fromSub.json.stages.map((st: { upToDate: boolean }) => st.upToDate)).toEqual([true, true]);
     expect((await p.run()).results).toEqual({ inner: 'skipped', outer: 'skipped' });
   });
 
