@@ -99,6 +99,8 @@ describe.concurrent('status, dag, params, metrics, gc', () => {
     await p.run();
     expect((await p.kd(['metrics', 'show', '--json'])).json).toEqual({ metrics: { 'metrics.json': { acc: 1, 'nested.loss': 0.5, 'nested.ok': 1 } } });
     expect(p.lock().stages.score.metrics).toEqual({ 'metrics.json': { acc: 1, 'nested.loss': 0.5, 'nested.ok': 1 } });
+    // Metrics files are not cached by default, and the lock says so.
+    expect(p.lock().stages.score.outs).toEqual([{ path: 'metrics.json', hash: expect.stringMatching(/^[0-9a-f]{32}$/), size: expect.any(Number), cache: false }]);
 
     const noGit = await p.kd(['metrics', 'diff', '--json']);
     expect(noGit.code).toBe(1);
