@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { writeJsonAtomic } from '../atomic-write.js';
 
 /** The least time between two checkpoint saves of the memo during a run. */
@@ -44,8 +45,9 @@ export class StateStore {
     this.dirty = true;
   }
 
+  /** Writes the memo, but only into an existing `.kd/`: status and run --dry-run create nothing in a project. */
   save(): void {
-    if (this.dirty) {
+    if (this.dirty && existsSync(path.dirname(this.file))) {
       writeJsonAtomic(this.file, this.entries);
       this.savedAt = Date.now();
     }

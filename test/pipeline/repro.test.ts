@@ -394,6 +394,11 @@ describe.concurrent('kd-pipeline run: what reruns', () => {
 
   it('run --dry-run --json plans without running or writing anything', async () => {
     const p = chainProject();
+    // In a project that never ran, neither the plan nor status creates .kd/.
+    const fresh = await p.kd(['run', '--dry-run', '--json']);
+    expect(fresh.json.stages.map((s: { wouldRun: boolean }) => s.wouldRun)).toEqual([true, true, true]);
+    expect((await p.kd(['status'])).code).toBe(0);
+    expect(p.exists('.kd')).toBe(false);
     await p.run();
     p.write('in.txt', 'changed\n');
     const before = p.files().sort();
