@@ -434,7 +434,7 @@ describe.concurrent('kd-pipeline run: what reruns', () => {
     const { ino } = statSync(p.path('big.bin'));
     await p.run();
     const state = p.read('.kd/state.json');
-    expect(JSON.parse(state)).toHaveProperty(p.path('big.bin'));
+    expect(Object.keys(JSON.parse(state))).toContain(p.path('big.bin'));
     const atime = mtime;
     // Same size, same inode (written in place), mtime put back: the DVC-like trade-off is that
     // the engine trusts the stamp and does not re-read the file.
