@@ -70,6 +70,12 @@ describe.concurrent('kd-pipeline run: what reruns', () => {
     expect(p.runs('up')).toBe(1);
     // The checked-out copy is writable and is not the cache object itself.
     expect(statSync(p.path('up.txt')).mode & 0o200).toBe(0o200);
+    // With the cache gone, a deleted out can only be recomputed.
+    p.remove('.kd/cache');
+    p.remove('up.txt');
+    expect((await p.run()).results).toEqual({ up: 'ran', down: 'skipped', side: 'skipped' });
+    expect(p.read('up.txt')).toBe('HELLO\n');
+    expect(p.runs('up')).toBe(2);
   });
 
   it('a hand-modified out is reported by status and replaced by run (run-cache, or the command with --no-run-cache)', async () => {
