@@ -31,22 +31,50 @@ describe.concurrent('kd-pipeline run: what reruns', () => {
   });
 
   it('a param used only downstream reruns that stage and its dependents; an unused key reruns nothing', async () => {
+    // top → mid (declares m, reads it from params.yaml itself) → bottom
+    const p = new Project({
+      'params.yaml': 't: 1\nm: 2\nunused: 3\n',
+      'pipeline.yaml': `stages:
+  top:
+    cmd: echo top >> ran.log && echo top > top.txt
+    params: [t]
+    outs: [top.txt]
+  mid:
+    cmd: echo mid >> ran.log && cat top.txt > mid.txt && grep '^m:' params.yaml >> mid.txt
+    deps: [top.txt]
+    params: [m]
+    outs: [mid.txt]
+  bottom:
+    cmd: echo bottom >> ran.log && cat mid.txt > bottom.txt
+    deps: [mid.txt]
+    outs: [bottom.txt]
+`,
+    });
+    await p.run();
+    p.write('params.yaml', 't: 1\nm: 5\nunused: 3\n');
+    const status = await p.kd(['status', '--json']);
+    expect(status.json.stages).toEqual([
+      { name: 'top', upToDate: true, reasons: [] },
+      { name: 'mid', upToDate: false, reasons: ["param 'm' changed (2 → 5)"] },
+      { name: 'bottom', upToDate: true, reasons: [] },
+    ]);
+    expect((await p.run()).results).toEqual({ top: 'skipped', mid: 'ran', bottom: 'ran' });
+    expect(p.read('bottom.txt')).toBe('top\nm: 5\n');
+
+    p.write('params.yaml', 't: 1\nm: 5\nunused: 4\n');
+    expect((await p.run()).results).toEqual({ top: 'skipped', mid: 'skipped', bottom: 'skipped' });
+    expect(['top', 'mid', 'bottom'].map((s) => p.runs(s))).toEqual([1, 2, 2]);
+  });
+
+  it('a ${key} interpolated into cmd changes the cmd', async () => {
     const p = chainProject();
     await p.run();
     p.write('params.yaml', p.read('params.yaml').replace('b: 2', 'b: 5'));
     const status = await p.kd(['status', '--json']);
-    expect(status.json.stages).toEqual([
-      { name: 'up', upToDate: true, reasons: [] },
-      // down interpolates ${b} into its cmd, so the cmd changed too.
-      { name: 'down', upToDate: false, reasons: ['cmd changed', "param 'b' changed (2 → 5)"] },
-      { name: 'side', upToDate: true, reasons: [] },
-    ]);
+    expect(status.json.stages[1]).toEqual({ name: 'down', upToDate: false, reasons: ['cmd changed', "param 'b' changed (2 → 5)"] });
+    expect(p.lock().stages.down.cmd).toBe('echo down >> ran.log && cat up.txt > down.txt && echo b=2 >> down.txt');
     expect((await p.run()).results).toEqual({ up: 'skipped', down: 'ran', side: 'skipped' });
     expect(p.read('down.txt')).toBe('HELLO\nb=5\n');
-
-    p.write('params.yaml', p.read('params.yaml').replace('unused: 3', 'unused: 4'));
-    expect((await p.run()).results).toEqual({ up: 'skipped', down: 'skipped', side: 'skipped' });
-    expect(p.runs('down')).toBe(2);
   });
 
   it('editing a dep reruns its stage and the descendants whose inputs changed', async () => {
