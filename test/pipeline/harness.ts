@@ -10,7 +10,7 @@ export const CLI = path.join(REPO, 'bin/kd-pipeline.js');
 
 /** The CLI's environment: no MLflow server (the tracker only journals), no colour, no inherited run id. */
 export function cliEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.MLFLOW_TRACKING_URI;
   delete env.KD_RUN_ID;
   delete env.KD_STAGE;
