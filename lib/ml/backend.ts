@@ -1,4 +1,5 @@
 import type * as TfNamespace from '@tensorflow/tfjs';
+import { registerFastCpuKernels } from './cpu-kernels/index.js';
 
 export type Tf = typeof TfNamespace;
 
@@ -14,6 +15,8 @@ export interface BackendInfo {
   /** The package whose `tf` namespace is in use. */
   package: string;
   attempts: BackendAttempt[];
+  /** 'kd-fast-cpu' when lib/ml/cpu-kernels replaced stock kernels of the pure-JS cpu backend. */
+  kernels?: string;
 }
 
 // Native packages first: they are optional dependencies and often install without a working binary.
@@ -45,8 +48,9 @@ export async function loadTf(): Promise<{ tf: Tf; info: BackendInfo }> {
   const tf = await import('@tensorflow/tfjs');
   await tf.setBackend('cpu');
   await tf.ready();
+  registerFastCpuKernels(tf);
   attempts.push({ package: '@tensorflow/tfjs', loaded: true });
-  loaded = { tf, info: { backend: tf.getBackend(), package: '@tensorflow/tfjs', attempts } };
+  loaded = { tf, info: { backend: tf.getBackend(), package: '@tensorflow/tfjs', attempts, kernels: 'kd-fast-cpu' } };
   return loaded;
 }
 

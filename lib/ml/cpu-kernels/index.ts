@@ -5,6 +5,9 @@ import { broadcastBinaryKernels } from './broadcast-binary.js';
 import { conv2d } from './conv2d.js';
 import { conv2dBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInput } from './conv2d-backprop-input.js';
+import { batchMatMul, fusedMatMul } from './matmul.js';
+import { reverse } from './reverse.js';
+import { slice, splitV } from './slice.js';
 import { transpose } from './transpose.js';
 import { unsortedSegmentSum } from './unsorted-segment-sum.js';
 
@@ -14,7 +17,12 @@ export const FAST_CPU_KERNELS: readonly FastKernel[] = [
   conv2d,
   conv2dBackpropFilter,
   conv2dBackpropInput,
+  batchMatMul,
+  fusedMatMul,
   transpose,
+  slice,
+  splitV,
+  reverse,
   ...broadcastBinaryKernels,
 ];
 

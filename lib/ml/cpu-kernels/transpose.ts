@@ -1,6 +1,6 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { type FastKernel, type NumericArray, cpuBackend, isNumeric, values } from './cpu.js';
-import { stridedCopy, stridesOf } from './strided.js';
+import { type FastKernel, cpuBackend, isNumeric } from './cpu.js';
+import { stridedTensor, stridesOf } from './strided.js';
 
 /**
  * Transpose as one strided copy. The stock kernel converts every index to coordinates and back
@@ -13,11 +13,7 @@ export const transpose: FastKernel = {
     const { x } = args.inputs as { x: TensorInfo };
     if (!isNumeric(x)) return stock(args);
     const perm = args.attrs!['perm'] as number[];
-    const backend = cpuBackend(args);
-    const src = values<NumericArray>(backend, x);
     const own = stridesOf(x.shape);
-    const outShape = perm.map((p) => x.shape[p]!);
-    const out = new (src.constructor as new (n: number) => NumericArray)(src.length);
-    return backend.makeTensorInfo(outShape, x.dtype, stridedCopy(src, perm.map((p) => own[p]!), outShape, out));
+    return stridedTensor(cpuBackend(args), x, 0, perm.map((p) => own[p]!), perm.map((p) => x.shape[p]!));
   },
 };
