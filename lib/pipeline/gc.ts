@@ -1,7 +1,8 @@
 import { ContentCache } from './cache.js';
 import { readLock } from './lock.js';
-import { projectPaths } from './project.js';
+import { projectPaths, type ProjectPaths } from './project.js';
 import { RunCache } from './run-cache.js';
+import { acquireRunLock } from './run-lock.js';
 import { findProjectRoot } from './spec.js';
 
 export interface GcReport {
@@ -14,10 +15,20 @@ export interface GcReport {
 
 /**
  * Removes cache objects that pipeline.lock no longer references, and the run-cache entries that
- * needed them (they could no longer be restored). With dryRun, only counts.
+ * needed them (they could no longer be restored). With dryRun, only counts. Deleting takes the run
+ * lock: a run in progress saves a stage's objects before its lock entry names them.
  */
-export async function collectGarbage(cwd: string, dryRun: boolean): Promise<GcReport> {
+export async function collectGarbage(cwd: string, dryRun: boolean, wait = false): Promise<GcReport> {
   const paths = projectPaths(findProjectRoot(cwd));
+  const release = dryRun ? () => undefined : await acquireRunLock(paths.runLock, { wait });
+  try {
+    return await sweep(paths, dryRun);
+  } finally {
+    release();
+  }
+}
+
+async function sweep(paths: ProjectPaths, dryRun: boolean): Promise<GcReport> {
   const cache = new ContentCache(paths.cache, paths.tmp);
   const lock = readLock(paths.lockFile);
   const keep = new Set<string>();

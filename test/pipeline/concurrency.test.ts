@@ -33,6 +33,30 @@ describe.concurrent('runs in time: run lock, interrupts, parallel stages', () =>
     expect(p.exists('.kd/run.lock')).toBe(false);
   });
 
+  it('gc does not delete while a run is in progress (it could remove objects not yet in the lock); --dry-run still reports', async () => {
+    const p = new Project({
+      'params.yaml': '',
+      'pipeline.yaml': `stages:
+  slow:
+    cmd: touch started.flag && while [ ! -e release.flag ]; do sleep 0.05; done && echo done > slow.txt
+    outs: [slow.txt]
+`,
+    });
+    const run = p.spawn(['run']);
+    await until(() => p.exists('started.flag'), 'the run to start its stage');
+    const gc = await p.kd(['gc']);
+    expect(gc.code).toBe(1);
+    expect(gc.stderr).toContain(`kd-pipeline: error: another kd-pipeline run (pid ${run.pid}) is running in ${p.dir}`);
+    expect((await p.kd(['gc', '--dry-run', '--json'])).json).toMatchObject({ removedObjects: 0, dryRun: true });
+    const waiting = p.spawn(['gc', '--wait', '--json']);
+    await until(() => waiting.output().includes(`(pid ${run.pid})`), 'gc --wait to wait');
+    p.write('release.flag', '');
+    expect(await exited(run)).toBe(0);
+    expect(await exited(waiting)).toBe(0);
+    expect(JSON.parse(waiting.output().split('\n').find((line) => line.startsWith('{')) as string)).toMatchObject({ removedObjects: 0, keptObjects: 1 });
+    expect(p.exists('.kd/run.lock')).toBe(false);
+  });
+
   it('a run lock left by a process that no longer exists is taken over', async () => {
     const p = new Project({
       'params.yaml': '',

@@ -5,10 +5,11 @@ export function register(program: Command): void {
     .command('gc')
     .description('Remove cache entries that pipeline.lock no longer references (and run-cache entries that needed them)')
     .option('-n, --dry-run', 'only report what would be removed')
+    .option('--wait', 'if a run is in progress in this project, wait for it instead of failing')
     .option('--json', 'print {removedObjects,removedBytes,keptObjects,removedRuns,dryRun} on stdout')
-    .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
+    .action(async (opts: { dryRun?: boolean; wait?: boolean; json?: boolean }) => {
       const { collectGarbage } = await import('../../pipeline/gc.js');
-      const report = await collectGarbage(process.cwd(), opts.dryRun === true);
+      const report = await collectGarbage(process.cwd(), opts.dryRun === true, opts.wait === true);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);
         return;
