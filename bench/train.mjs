@@ -20,7 +20,8 @@
 // Each tfjs backend runs in its own process (bench/hide-native.mjs hides the packages that would
 // otherwise be preferred). The pure-JS `cpu` backend is far slower, so by default it trains the
 // teacher for one epoch on the first --cpu-teacher-rows training rows (and the same fraction of
-// the validation rows, so the evaluation share of the work stays the same), and both models with
+// the validation rows, so the evaluation share of the work stays the same; inference is timed on
+// that many test rows), and both models with
 // --cpu-seeds seed(s) only; its teacher accuracy is then not comparable and is marked so. Pass
 // --cpu-full to give it the same rows, epochs and seeds as the others (hours on 2 cores).
 // Needs `npm run build` (dist/). Run from anywhere.
@@ -75,7 +76,6 @@ async function worker(config) {
   }
   const data = JSON.parse(readFileSync(config.data, 'utf8'));
   const split = (s, rows = s.y.length) => ({ ids: tf.tensor2d(s.ids.slice(0, rows), [rows, data.maxLen], 'int32'), labels: tf.tensor1d(s.y.slice(0, rows), 'int32') });
-  const test = split(data.test);
   const hardLoss = (logits, batch) => tf.losses.softmaxCrossEntropy(tf.oneHot(batch.labels, data.numClasses), logits);
   const results = [];
   for (const run of config.runs) {
@@ -86,6 +86,7 @@ async function worker(config) {
       const rows = run.rows ?? data.train.y.length;
       const train = split(data.train, rows);
       const val = split(data.val, Math.max(1, Math.round((rows * data.val.y.length) / data.train.y.length)));
+      const test = split(data.test, Math.min(data.test.y.length, run.rows ?? data.test.y.length));
       const t0 = performance.now();
       const history = await trainModel(tf, model, train, val, p, hardLoss, seed);
       const trainSeconds = (performance.now() - t0) / 1000;
@@ -99,12 +100,12 @@ async function worker(config) {
         trainSeconds,
         trainRows: rows,
         trainSamplesPerSec: (history.length * rows) / trainSeconds,
-        inferencePerSec: (inference.repeats * data.test.y.length) / inference.seconds,
+        inferencePerSec: (inference.repeats * test.labels.shape[0]) / inference.seconds,
         testAccuracy: accuracy,
         finalLoss: history.at(-1).loss,
       });
       model.dispose();
-      tf.dispose([train.ids, train.labels, val.ids, val.labels]);
+      tf.dispose([train.ids, train.labels, val.ids, val.labels, test.ids, test.labels]);
       process.stderr.write(`  ${args.worker} ${run.model} seed ${seed}: ${trainSeconds.toFixed(1)} s, test acc ${accuracy.toFixed(4)}\n`);
     }
   }
@@ -136,7 +137,8 @@ async function main() {
     // The real data, through the pipeline's own preprocess and build-vocab stages.
     for (const f of ['params.yaml', 'pipeline.yaml', 'data']) cpSync(path.join(root, f), path.join(work, f), { recursive: true });
     for (const stage of ['preprocess', 'build-vocab']) {
-      execFileSync(process.execPath, [path.join(root, 'bin/kd-pipeline.js'), 'stage', stage], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
+      const r = spawnSync(process.execPath, [path.join(root, 'bin/kd-pipeline.js'), 'stage', stage], { cwd: work, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`stage ${stage} failed:\n${r.stderr}`);
     }
     const vocab = readVocab(path.join(work, 'artifacts/vocab.json'));
     const labels = readLabels(path.join(work, 'artifacts/data/labels.json'));
@@ -179,7 +181,7 @@ async function main() {
       let out;
       if (backend === 'keras') out = runKeras(configFile);
       else if (TFJS_BACKENDS[backend]) {
-        const env = { ...process.env, KD_BENCH_HIDE: TFJS_BACKENDS[backend].hide.join(',') };
+        const env = { TF_CPP_MIN_LOG_LEVEL: '2', ...process.env, KD_BENCH_HIDE: TFJS_BACKENDS[backend].hide.join(',') };
         const r = spawnSync(process.execPath, ['--import', path.join(root, 'bench/hide-native.mjs'), fileURLToPath(import.meta.url), '--worker', backend, '--config', configFile], {
           env,
           encoding: 'utf8',

@@ -69,7 +69,7 @@ if (!args['verify-only']) {
   const wheelPattern = new RegExp(`^tensorflow_cpu-${tfVersion.replaceAll('.', '\\.')}-.*manylinux.*x86_64\\.whl$`);
   const findWheel = () => (existsSync(wheelsDir) ? readdirSync(wheelsDir).find((f) => wheelPattern.test(f)) : undefined);
   let wheel = args.wheel ? path.resolve(args.wheel) : findWheel() && path.join(wheelsDir, findWheel());
-  if (!wheel || args.force) {
+  if (!args.wheel && (!wheel || args.force)) {
     mkdirSync(wheelsDir, { recursive: true });
     // The shared libraries do not depend on the Python version; pin one the wheel exists for so the
     // local interpreter's version does not matter.
