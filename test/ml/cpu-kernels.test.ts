@@ -126,8 +126,8 @@ describe('fast cpu kernels', () => {
     }
   });
 
-  it('broadcasting binary ops: size-1 dimensions on either side, int32 and bool results', () => {
-    const pairs: [number[], number[]][] = [[[3, 1, 4], [3, 5, 4]], [[2, 1], [1, 3]], [[2, 3, 1], [4]], [[1], [2, 2]]];
+  it('binary ops: same shapes, scalars, trailing and size-1 broadcasting on either side, int32 and bool results', () => {
+    const pairs: [number[], number[]][] = [[[3, 4], [3, 4]], [[3, 4], []], [[], [3, 4]], [[4], [2, 3, 4]], [[3, 1, 4], [3, 5, 4]], [[2, 1], [1, 3]], [[2, 3, 1], [4]], [[1], [2, 2]]];
     pairs.forEach(([as, bs], i) => {
       for (const kernel of ['Add', 'Sub', 'Multiply', 'RealDiv', 'Maximum', 'Minimum', 'Equal']) {
         const b = kernel === 'RealDiv' ? random(bs, 91 + i).add(3) : random(bs, 91 + i);
