@@ -11,6 +11,7 @@ export function printRunReport(report: RunReport, json: boolean): number {
     const stages = report.stages.map((s) => ({ name: s.name, result: s.result, seconds: Math.round(s.seconds * 1000) / 1000 }));
     process.stdout.write(`${JSON.stringify({ runId: report.runId, stages })}\n`);
   }
-  if (report.interrupted) return 130;
+  // The shell convention: 128 + signal number (130 for Ctrl-C, 143 for SIGTERM).
+  if (report.interrupted) return report.signal === 'SIGTERM' ? 143 : 130;
   return report.failed.length > 0 ? 1 : 0;
 }

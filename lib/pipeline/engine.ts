@@ -51,6 +51,8 @@ export interface RunReport {
   stages: StageOutcome[];
   failed: StageOutcome[];
   interrupted: boolean;
+  /** The signal that interrupted the run, if one did. */
+  signal?: NodeJS.Signals;
   /** Wall time of the whole run. */
   seconds: number;
 }
@@ -99,6 +101,7 @@ class PipelineRun {
   private readonly outcomes = new Map<string, Promise<StageOutcome>>();
   private stopScheduling = false;
   interrupted = false;
+  signal: NodeJS.Signals | undefined;
 
   constructor(
     private readonly spec: PipelineSpec,
@@ -117,9 +120,10 @@ class PipelineRun {
   }
 
   /** Ctrl-C: stop scheduling, terminate running commands; what completed stays committed. */
-  interrupt(): void {
+  interrupt(signal: NodeJS.Signals): void {
     if (this.interrupted) return;
     this.interrupted = true;
+    this.signal = signal;
     this.stopScheduling = true;
     this.progress.note('kd-pipeline: interrupted; stopping running stages (completed stages stay committed)…');
     this.abort.abort();
@@ -331,7 +335,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     const selected = selectStages(graph, options.targets, options);
     const observers = await options.observers(root);
     const run = new PipelineRun(spec, graph, selected, options, observers, progress);
-    const onSignal = (): void => run.interrupt();
+    const onSignal = (signal: NodeJS.Signals): void => run.interrupt(signal);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const notifyAll = (call: (o: PipelineObserver) => void | Promise<void>) => Promise.all(observers.map(async (o) => call(o))).catch(() => undefined);
@@ -355,7 +359,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
       await notifyAll((o) => o.runFinished({ runId: run.runId, status, endedAt: new Date().toISOString() }));
       progress.close();
       for (const observer of observers) await observer.close().catch((error: Error) => progress.note(`kd-pipeline: warning: tracking: ${error.message}`));
-      return { runId: run.runId, stages, failed, interrupted: run.interrupted, seconds: (performance.now() - began) / 1000 };
+      return { runId: run.runId, stages, failed, interrupted: run.interrupted, ...(run.signal ? { signal: run.signal } : {}), seconds: (performance.now() - began) / 1000 };
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
