@@ -69,6 +69,14 @@ describe('fast cpu kernels', () => {
     expectSame('UnsortedSegmentSum', { x: random([7, 2, 4], 3), segmentIds: ids }, { numSegments: 8 });
   });
 
+  it('GatherV2: repeated indices, any axis, 2-D indices, int32 values, out-of-range error', () => {
+    const x = random([5, 3, 4], 4);
+    expectSame('GatherV2', { x, indices: tf.tensor1d([4, 0, 4, 2], 'int32') }, { axis: 0, batchDims: 0 });
+    expectSame('GatherV2', { x, indices: tf.tensor2d([[2, 1], [0, 2]], undefined, 'int32') }, { axis: 1, batchDims: 0 });
+    expectSame('GatherV2', { x: tf.range(0, 12, 1, 'int32').reshape([3, 4]), indices: tf.tensor1d([3, 3, 0], 'int32') }, { axis: -1, batchDims: 0 });
+    expect(() => tf.gather(x, tf.tensor1d([5], 'int32'))).toThrow(/not in \[0, 4\]/);
+  });
+
   // [x shape, filter shape, strides, pad, dilations]; 11 input channels exercise the 8-row unrolled loop and its remainder.
   const convCases: [number[], number[], [number, number], unknown, [number, number]][] = [
     [[2, 1, 9, 11], [1, 3, 11, 7], [1, 1], 'same', [1, 1]],

@@ -5,6 +5,7 @@ import { broadcastBinaryKernels } from './broadcast-binary.js';
 import { conv2d } from './conv2d.js';
 import { conv2dBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInput } from './conv2d-backprop-input.js';
+import { gatherV2 } from './gather-v2.js';
 import { batchMatMul, fusedMatMul } from './matmul.js';
 import { reverse } from './reverse.js';
 import { slice, splitV } from './slice.js';
@@ -14,6 +15,7 @@ import { unsortedSegmentSum } from './unsorted-segment-sum.js';
 /** Kernels of tfjs's pure-JS `cpu` backend replaced by faster ones (see docs/ml-training.md). */
 export const FAST_CPU_KERNELS: readonly FastKernel[] = [
   unsortedSegmentSum,
+  gatherV2,
   conv2d,
   conv2dBackpropFilter,
   conv2dBackpropInput,
