@@ -6,12 +6,13 @@ afterAll(removeProjects);
 
 describe.concurrent('runs in time: run lock, interrupts, parallel stages', () => {
   it('a second concurrent run fails at once naming the other pid; --wait waits for it', async () => {
-    // The stage holds the run until the test creates release.flag.
+    // The stage holds the run until the test creates release.flag (or its project is deleted, so a
+    // failed test leaves no process behind).
     const p = new Project({
       'params.yaml': '',
       'pipeline.yaml': `stages:
   slow:
-    cmd: touch started.flag && while [ ! -e release.flag ]; do sleep 0.05; done && echo done > slow.txt
+    cmd: touch started.flag && while [ ! -e release.flag ] && [ -e started.flag ]; do sleep 0.05; done && echo done > slow.txt
     outs: [slow.txt]
 `,
     });
@@ -38,7 +39,7 @@ describe.concurrent('runs in time: run lock, interrupts, parallel stages', () =>
       'params.yaml': '',
       'pipeline.yaml': `stages:
   slow:
-    cmd: touch started.flag && while [ ! -e release.flag ]; do sleep 0.05; done && echo done > slow.txt
+    cmd: touch started.flag && while [ ! -e release.flag ] && [ -e started.flag ]; do sleep 0.05; done && echo done > slow.txt
     outs: [slow.txt]
 `,
     });
