@@ -48,6 +48,9 @@ export async function loadTf(): Promise<{ tf: Tf; info: BackendInfo }> {
   const tf = await import('@tensorflow/tfjs');
   await tf.setBackend('cpu');
   await tf.ready();
+  // Production mode silences tfjs's "install our node backend" banner in every stage's output
+  // (the backend choice is reported by the stages and explained by `kd-pipeline doctor`).
+  tf.enableProdMode();
   registerFastCpuKernels(tf);
   attempts.push({ package: '@tensorflow/tfjs', loaded: true });
   loaded = { tf, info: { backend: tf.getBackend(), package: '@tensorflow/tfjs', attempts, kernels: 'kd-fast-cpu' } };

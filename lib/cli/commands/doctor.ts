@@ -45,6 +45,7 @@ export function register(program: Command): void {
         `tfjs     ${report.tfjs ?? 'not loadable'}`,
         `backend  ${report.backend ?? 'none'}`,
         ...report.attempts.map((a) => `  ${a.loaded ? 'ok  ' : 'no  '}${a.package}${a.error ? ` — ${a.error}` : ''}`),
+        ...(report.backend === 'cpu' ? ['  hint: `npm run native` builds @tensorflow/tfjs-node against PyPI\'s TensorFlow for native speed (docs/native.md)'] : []),
         `mlflow   ${tracking.reachable ? 'reachable' : 'not reachable'} (${tracking.detail})`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
