@@ -3,7 +3,7 @@ import { cpSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTf } from '../../lib/ml/backend.js';
 import { loadClassifier } from '../../lib/ml/model-io.js';
 import { readTransferSet } from '../../lib/ml/soft-labels.js';
@@ -28,9 +28,12 @@ function tinyParams(edit: (p: Params) => void = () => {}): string {
   return stringify(p);
 }
 
+const projects: string[] = [];
+
 /** A temp project holding every 15th row of the bundled data set (200 sentences). */
 function project(edit?: (p: Params) => void): string {
   const root = mkdtempSync(path.join(tmpdir(), 'kd-train-'));
+  projects.push(root);
   copyFileSync(path.join(REPO, 'pipeline.yaml'), path.join(root, 'pipeline.yaml'));
   writeFileSync(path.join(root, 'params.yaml'), tinyParams(edit));
   const lines = readFileSync(path.join(REPO, 'data/sentiment-labelled-sentences.csv'), 'utf8').split('\n');
@@ -68,6 +71,10 @@ describe('training stages through the CLI', () => {
     root = project();
     ok(root, 'preprocess');
     ok(root, 'build-vocab');
+  });
+
+  afterAll(() => {
+    for (const dir of projects) rmSync(dir, { recursive: true, force: true });
   });
 
   it('trains the teacher, labels a transfer set, distils the student and trains the baseline', async () => {
@@ -167,6 +174,5 @@ describe('training stages through the CLI', () => {
     expect(existsSync(path.join(copy, 'artifacts/teacher'))).toBe(false);
     expect(existsSync(path.join(copy, 'artifacts/checkpoints'))).toBe(false);
     expect(existsSync(path.join(copy, 'artifacts/metrics/teacher.json'))).toBe(false);
-    rmSync(copy, { recursive: true, force: true });
   });
 });
