@@ -4,6 +4,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { KdError } from '../errors.js';
 import { writeDirAtomic } from './atomic-dir.js';
 import { loadTf } from './backend.js';
+import { stepDropoutClass } from './step-dropout.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -56,6 +57,7 @@ function readModelJson(dir: string): { modelTopology: object; weightsManifest: {
 /** Loads a layers model saved by saveLayersModel (or any tfjs layers model.json + weight files) from `dir`. */
 export async function loadLayersModel(dir: string): Promise<tfTypes.LayersModel> {
   const { tf } = await loadTf();
+  stepDropoutClass(tf); // registered before a model that uses it (every teacher with dropout) is deserialised
   const json = readModelJson(dir);
   const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
   const weightData = Buffer.concat(

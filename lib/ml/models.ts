@@ -1,6 +1,7 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import type { Tf } from './backend.js';
 import type { MlParams } from './params.js';
+import { stepDropoutClass } from './step-dropout.js';
 
 /** Sizes every model needs besides its own params section. */
 export interface ModelShape {
@@ -18,10 +19,10 @@ function embed(tf: Tf, input: SymbolicTensor, shape: ModelShape, dim: number): S
     .apply(input) as SymbolicTensor;
 }
 
-/** Optional hidden ReLU layer and dropout, then a dense layer of LOGITS (no softmax). */
+/** Optional dropout (a fresh mask per training step, see step-dropout.ts) and hidden ReLU layer, then a dense layer of LOGITS (no softmax). */
 function head(tf: Tf, features: SymbolicTensor, shape: ModelShape, hidden: number, dropout: number): SymbolicTensor {
   let x = features;
-  if (dropout > 0) x = tf.layers.dropout({ rate: dropout, seed: shape.seed }).apply(x) as SymbolicTensor;
+  if (dropout > 0) x = new (stepDropoutClass(tf))({ rate: dropout, seed: shape.seed }).apply(x) as SymbolicTensor;
   if (hidden > 0) {
     x = tf.layers.dense({ units: hidden, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: shape.seed + 1 }) }).apply(x) as SymbolicTensor;
   }

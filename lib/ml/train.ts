@@ -1,6 +1,7 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import type { Tf } from './backend.js';
 import type { TrainParams } from './params.js';
+import { setDropoutStep } from './step-dropout.js';
 
 export interface HistoryRow {
   epoch: number;
@@ -98,7 +99,8 @@ async function restoreOptimizer(tf: Tf, optimizer: tfTypes.Optimizer, state: Tra
 /**
  * Mini-batch Adam with a per-epoch learning-rate schedule and early stopping on validation loss;
  * the best epoch's weights are restored at the end. Shuffling uses `seed` + epoch, so runs repeat
- * exactly and a run resumed from `hooks.resume` continues the same sequence.
+ * exactly and a run resumed from `hooks.resume` continues the same sequence; dropout masks follow the
+ * global batch step (epoch × batches per epoch + batch index) for the same reason.
  */
 export async function trainModel(
   tf: Tf,
@@ -128,7 +130,10 @@ export async function trainModel(
     (optimizer as unknown as { learningRate: number }).learningRate = lr;
     const order = tf.tidy(() => tf.randomUniform([n], 0, 1, 'float32', seed + epoch).topk(n).indices);
     let lossSum = 0;
+    const batches = Math.ceil(n / p.batch_size);
     for (let start = 0; start < n; start += p.batch_size) {
+      // The dropout masks follow the global step, so a run resumed at an epoch boundary draws the same masks.
+      setDropoutStep(tf, model, epoch * batches + start / p.batch_size);
       const idx = order.slice(start, Math.min(p.batch_size, n - start)) as tfTypes.Tensor1D;
       const batch = slice(train, idx);
       const value = optimizer.minimize(() => loss(model.apply(batch.ids, { training: true }) as tfTypes.Tensor2D, batch), true)!;

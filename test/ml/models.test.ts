@@ -1,8 +1,13 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type * as tfTypes from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { loadTf } from '../../lib/ml/backend.js';
+import { loadLayersModel, saveLayersModel } from '../../lib/ml/model-io.js';
 import { buildStudent, buildTeacherMember } from '../../lib/ml/models.js';
 import { loadMlParams } from '../../lib/ml/params.js';
+import { setDropoutStep, STEP_DROPOUT, stepDropoutClass } from '../../lib/ml/step-dropout.js';
 
 const { tf } = await loadTf();
 const params = loadMlParams(path.resolve('.'));
@@ -29,5 +34,55 @@ describe('models', () => {
     const second = models().map((m) => (m.predict(ids) as import('@tensorflow/tfjs').Tensor).arraySync());
     for (const out of first) expect((out as number[][])[0]).toHaveLength(3);
     expect(second).toEqual(first);
+  });
+
+  it('draws a new dropout mask on every training call, the same mask for the same seed and step, none at inference', () => {
+    const Dropout = stepDropoutClass(tf);
+    const x = tf.ones([4, 64]);
+    const layer = new Dropout({ rate: 0.5, seed: 9 });
+    const mask = (training: boolean) => (layer.apply(x, { training }) as tfTypes.Tensor).arraySync();
+    const first = mask(true);
+    const second = mask(true);
+    expect(layer.step).toBe(2);
+    expect(second).not.toEqual(first);
+    // Kept units are scaled by 1 / (1 - rate); about half are dropped.
+    const flat = (first as number[][]).flat();
+    expect(new Set(flat)).toEqual(new Set([0, 2]));
+    expect(flat.filter((v) => v === 0).length).toBeGreaterThan(64);
+    expect(flat.filter((v) => v === 0).length).toBeLessThan(192);
+    layer.step = 0;
+    expect(mask(true)).toEqual(first);
+    const twin = new Dropout({ rate: 0.5, seed: 9 });
+    twin.step = 1;
+    expect((twin.apply(x, { training: true }) as tfTypes.Tensor).arraySync()).toEqual(second);
+    expect((new Dropout({ rate: 0.5, seed: 10 }).apply(x, { training: true }) as tfTypes.Tensor).arraySync()).not.toEqual(first);
+    expect(mask(false)).toEqual(x.arraySync());
+  });
+
+  it('a teacher with dropout sets its step from the training loop and loads again after saving', async () => {
+    const tiny = { vocabSize: 20, maxLen: 6, numClasses: 2, seed: 1 };
+    const teacherParams = { ...params.teacher, embedding_dim: 4, cnn: { filters: 3, kernel_sizes: [2] }, hidden: 0, dropout: 0.5 };
+    const model = buildTeacherMember(tf, 'cnn', teacherParams, tiny);
+    const ids = tf.tensor2d([[2, 3, 4, 5, 0, 0]], undefined, 'int32');
+    const train = (step: number) => {
+      setDropoutStep(tf, model, step);
+      return (model.apply(ids, { training: true }) as tfTypes.Tensor).arraySync();
+    };
+    expect(train(5)).toEqual(train(5));
+    expect(train(6)).not.toEqual(train(5));
+    const dir = mkdtempSync(path.join(tmpdir(), 'kd-models-'));
+    try {
+      await saveLayersModel(model, dir);
+      expect(readFileSync(path.join(dir, 'model.json'), 'utf8')).toContain(`"class_name":"${STEP_DROPOUT}"`);
+      const loaded = await loadLayersModel(dir);
+      expect((loaded.predict(ids) as tfTypes.Tensor).arraySync()).toEqual((model.predict(ids) as tfTypes.Tensor).arraySync());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the student has no dropout layer, so its export holds no custom class', () => {
+    const student = buildStudent(tf, params.student.model, shape);
+    expect(student.layers.some((l) => l.getClassName() === STEP_DROPOUT || l.getClassName() === 'Dropout')).toBe(false);
   });
 });
