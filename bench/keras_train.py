@@ -118,9 +118,10 @@ def main():
                 metrics=["accuracy"],
             )
             callbacks = [tf.keras.callbacks.LearningRateScheduler(lambda e, _lr: learning_rate(p, e)), EpochEvalAndBest(train, val, epoch_eval_batch)]
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             history = model.fit(*train, batch_size=p["batch_size"], epochs=p["epochs"], shuffle=True, callbacks=callbacks, verbose=0)
             train_seconds = time.perf_counter() - t0
+            train_cpu_seconds = time.process_time() - cpu0  # all threads of the process
             logits = model.predict(test[0], batch_size=eval_batch, verbose=0)  # doubles as the inference warm-up
             accuracy = float(np.mean(np.argmax(logits, axis=1) == test[1]))
             repeats, seconds = time_inference(lambda: model.predict(test[0], batch_size=eval_batch, verbose=0), config["inferenceSeconds"])
@@ -132,6 +133,7 @@ def main():
                     "epochs": epochs,
                     "trainSeconds": train_seconds,
                     "trainSamplesPerSec": epochs * len(train[1]) / train_seconds,
+                    "trainSamplesPerCpuSec": epochs * len(train[1]) / train_cpu_seconds,
                     "inferencePerSec": repeats * len(test[1]) / seconds,
                     "testAccuracy": accuracy,
                     "finalLoss": float(history.history["loss"][-1]),

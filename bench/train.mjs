@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench:train [-- --seeds 3 --teacher-epochs 12 --student-epochs 20 --cpu-seeds 1 --cpu-rows 32 --backends keras,tfjs-node-gpu,tfjs-node,cpu]
+// npm run bench:train [-- --seeds 3 --teacher-epochs 12 --student-epochs 20 --cpu-seeds 1 --cpu-rows 512 --backends keras,tfjs-node-gpu,tfjs-node,cpu]
 //
 // Training throughput (samples/s), inference throughput (examples/s) and test accuracy of the
 // default teacher (multi-width CNN) and student (embedding + mean‖max pooling) on every tfjs
@@ -15,7 +15,9 @@
 // optimizer, schedule, epochs, per-epoch train + validation evaluation and best-weights restore.
 // Early stopping is disabled on both sides (patience = epochs) so every run does the same work.
 //
-// training samples/s = epochs × training rows / wall time of the whole training call;
+// training samples/s = epochs × training rows / wall time of the whole training call; samples per
+// CPU-second divides by the process's CPU time (all threads) instead — steadier than wall time
+// on a machine shared with other jobs;
 // inference examples/s = test rows × repeats / wall time of predict(batch = evaluate.throughput_batch).
 // Each tfjs backend runs in its own process (bench/hide-native.mjs hides the packages that would
 // otherwise be preferred). The pure-JS `cpu` backend is far slower (with tfjs's stock kernels one
@@ -41,7 +43,7 @@ const { values: args } = parseArgs({
     'teacher-epochs': { type: 'string' },
     'student-epochs': { type: 'string' },
     'cpu-seeds': { type: 'string', default: '1' },
-    'cpu-rows': { type: 'string', default: '32' },
+    'cpu-rows': { type: 'string', default: '512' },
     'cpu-full': { type: 'boolean', default: false },
     'inference-seconds': { type: 'string', default: '2' },
     backends: { type: 'string', default: 'keras,tfjs-node-gpu,tfjs-node,cpu' },
@@ -88,8 +90,11 @@ async function worker(config) {
       const val = split(data.val, Math.max(1, Math.round((rows * data.val.y.length) / data.train.y.length)));
       const test = split(data.test, Math.min(data.test.y.length, run.rows ?? data.test.y.length));
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       const history = await trainModel(tf, model, train, val, p, hardLoss, seed);
       const trainSeconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const trainCpuSeconds = (cpu.user + cpu.system) / 1e6;
       // The accuracy pass doubles as the inference warm-up.
       const accuracy = tf.tidy(() => (model.predict(test.ids, { batchSize: config.inferenceBatch }).argMax(1).equal(test.labels).cast('float32').mean().dataSync()[0]));
       const inference = timeInference(() => tf.tidy(() => model.predict(test.ids, { batchSize: config.inferenceBatch }).dataSync()), config.inferenceSeconds);
@@ -100,6 +105,7 @@ async function worker(config) {
         trainSeconds,
         trainRows: rows,
         trainSamplesPerSec: (history.length * rows) / trainSeconds,
+        trainSamplesPerCpuSec: (history.length * rows) / trainCpuSeconds,
         inferencePerSec: (inference.repeats * test.labels.shape[0]) / inference.seconds,
         testAccuracy: accuracy,
         finalLoss: history.at(-1).loss,
@@ -249,21 +255,23 @@ function report(table, notes) {
         entry.label,
         `${s.epochs}${results[0].trainRows && results[0].trainRows !== entry.fullRows ? ` × ${results[0].trainRows} rows` : ''}`,
         s.train.mean.toFixed(0),
+        s.trainCpu.mean.toFixed(0),
         s.infer.mean.toFixed(0),
         `${s.acc.mean.toFixed(4)} ± ${s.acc.sd.toFixed(4)} (n=${s.acc.n})${reduced ? ' *' : ''}`,
         kerasOf && backend !== 'keras' ? `${(s.train.mean / kerasOf.train.mean).toFixed(2)}×` : '',
+        kerasOf && backend !== 'keras' ? `${(s.trainCpu.mean / kerasOf.trainCpu.mean).toFixed(2)}×` : '',
         kerasOf && backend !== 'keras' ? `${(s.infer.mean / kerasOf.infer.mean).toFixed(2)}×` : '',
       ]);
     }
   }
-  const head = ['model', 'backend', 'epochs', 'train samples/s', 'infer examples/s', 'test accuracy (mean ± sd)', 'train vs keras', 'infer vs keras'];
+  const head = ['model', 'backend', 'epochs', 'train samples/s', 'train samples/CPU-s', 'infer examples/s', 'test accuracy (mean ± sd)', 'train vs keras', 'train/CPU-s vs keras', 'infer vs keras'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   console.log('');
   console.log(line(head));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows) console.log(line(r));
-  if (rows.some((r) => r[5].endsWith('*'))) console.log('* fewer rows/epochs/seeds than the others (throughput only; accuracy not comparable) — pass --cpu-full for the full comparison');
+  if (rows.some((r) => r[6].endsWith('*'))) console.log('* fewer rows/epochs/seeds than the others (throughput only; accuracy not comparable) — pass --cpu-full for the full comparison');
   for (const n of notes) console.log(n);
   for (const model of ['teacher', 'student']) {
     if (!keras) break;
@@ -283,6 +291,7 @@ function summarize(results) {
   return {
     epochs: results[0].epochs,
     train: stats(results.map((r) => r.trainSamplesPerSec)),
+    trainCpu: stats(results.map((r) => r.trainSamplesPerCpuSec)),
     infer: stats(results.map((r) => r.inferencePerSec)),
     acc: stats(results.map((r) => r.testAccuracy)),
   };
