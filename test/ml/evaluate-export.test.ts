@@ -129,7 +129,7 @@ describe('evaluate stage', () => {
     writeFileSync(params, readFileSync(params, 'utf8').replace(`max_len: ${MAX_LEN}`, `max_len: ${MAX_LEN + 1}`));
     const evaluate = cli(other, ['stage', 'evaluate']);
     expect(evaluate.status).toBe(1);
-    expect(evaluate.stderr).toMatch(/\nkd-pipeline: error: artifacts\/teacher: cannot predict the test split \(.*\[null,6\].*\)\n$/);
+    expect(evaluate.stderr).toMatch(/(^|\n)kd-pipeline: error: artifacts\/teacher: cannot predict the test split \(.*\[null,6\].*\)\n$/);
     expect(existsSync(path.join(other, 'artifacts/report'))).toBe(false);
     copyFileSync(path.join(root, 'artifacts/metrics.json'), path.join(other, 'artifacts/metrics.json'));
     const exported = cli(other, ['stage', 'export']);
