@@ -2,6 +2,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { MlflowClient, type MlflowRun } from '../../lib/tracking/client.js';
 import { findMlflow, startMlflowServer, type LocalMlflow } from '../../lib/tracking/local-server.js';
 import type { StageEndInfo } from '../../lib/pipeline/events.js';
 
@@ -15,6 +17,19 @@ export async function startServer(): Promise<LocalMlflow & { dir: string }> {
   const server = await startMlflowServer(bin, dir);
   return { ...server, dir, stop: async () => (await server.stop(), rmSync(dir, { recursive: true, force: true })) };
 }
+
+/** One real MLflow server for the calling test file: started before its tests, stopped after. */
+export function useMlflowServer(): { server: Awaited<ReturnType<typeof startServer>>; client: MlflowClient } {
+  const context = {} as { server: Awaited<ReturnType<typeof startServer>>; client: MlflowClient };
+  beforeAll(async () => {
+    context.server = await startServer();
+    context.client = new MlflowClient({ uri: context.server.uri });
+  }, 120_000);
+  afterAll(async () => context.server?.stop());
+  return context;
+}
+
+export const tagOf = (run: MlflowRun, key: string) => run.data.tags.find((t) => t.key === key)?.value;
 
 /** A temp project whose pipeline.yaml points tracking at `uri`. */
 export function tempProject(uri: string, experiment: string): string {

@@ -1,23 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { PipelineObserver, RunStartInfo } from '../../lib/pipeline/events.js';
-import { MlflowClient, type MlflowRun } from '../../lib/tracking/client.js';
 import { createTracker } from '../../lib/tracking/index.js';
 import { groupRuns, readJournal } from '../../lib/tracking/journal.js';
 import { Syncer } from '../../lib/tracking/sync.js';
-import { repoRoot, stageEnd, startServer, tempProject, writeFile } from './helpers.js';
+import { repoRoot, stageEnd, startServer, tagOf, tempProject, useMlflowServer, writeFile } from './helpers.js';
 
-let server: Awaited<ReturnType<typeof startServer>>;
-let client: MlflowClient;
-beforeAll(async () => {
-  server = await startServer();
-  client = new MlflowClient({ uri: server.uri });
-}, 120_000);
-afterAll(async () => server?.stop());
-
-const tag = (r: MlflowRun, k: string) => r.data.tags.find((t) => t.key === k)?.value;
+const mlflow = useMlflowServer();
 
 function runStart(root: string, runId: string, params: Record<string, unknown>): RunStartInfo {
   return { runId, root, startedAt: new Date().toISOString(), user: 'tester', gitCommit: 'abc123', pipelineFingerprint: `pf-${runId}`, params, argv: ['run'] };
@@ -50,41 +41,41 @@ async function playRun(tracker: PipelineObserver, root: string, runId: string, l
 }
 
 async function runsOf(experiment: string, kdRunId: string) {
-  const exp = await client.getOrCreateExperiment(experiment);
-  return client.searchRuns(exp, `tags.\`kd.run_id\` = '${kdRunId}'`);
+  const exp = await mlflow.client.getOrCreateExperiment(experiment);
+  return mlflow.client.searchRuns(exp, `tags.\`kd.run_id\` = '${kdRunId}'`);
 }
 
 describe('MLflow tracking against a real server', () => {
   it('logs a run with nested stage runs, params, per-epoch metrics, artifacts and a model version; a rerun logs only what ran', async () => {
-    const root = tempProject(server.uri, 'exp-main');
+    const root = tempProject(mlflow.server.uri, 'exp-main');
     await playRun(await createTracker(root), root, 'run-1', 0.01, 'ran');
     const runs = await runsOf('exp-main', 'run-1');
     expect(runs).toHaveLength(3);
-    const parent = runs.find((r) => tag(r, 'kd.stage') === undefined)!;
-    const train = runs.find((r) => tag(r, 'kd.stage') === 'train')!;
-    expect(tag(parent, 'kd.backend')).toBe('cpu');
-    expect(tag(parent, 'mlflow.source.git.commit')).toBe('abc123');
-    expect(tag(train, 'mlflow.parentRunId')).toBe(parent.info.run_id);
+    const parent = runs.find((r) => tagOf(r, 'kd.stage') === undefined)!;
+    const train = runs.find((r) => tagOf(r, 'kd.stage') === 'train')!;
+    expect(tagOf(parent, 'kd.backend')).toBe('cpu');
+    expect(tagOf(parent, 'mlflow.source.git.commit')).toBe('abc123');
+    expect(tagOf(train, 'mlflow.parentRunId')).toBe(parent.info.run_id);
     expect(parent.data).toMatchObject({ params: expect.arrayContaining([{ key: 'label', value: 'café' }, { key: 'train.lr', value: '0.01' }]) });
     expect(train.data).toMatchObject({ params: [{ key: 'train.lr', value: '0.01' }] });
-    const history = await client.getMetricHistory(train.info.run_id, 'val_loss');
+    const history = await mlflow.client.getMetricHistory(train.info.run_id, 'val_loss');
     expect(history.map((m) => [m.step, m.value])).toEqual([1, 2, 3].map((e) => [e, 1.2 / e]));
-    expect((await client.getMetricHistory(train.info.run_id, 'test.accuracy')).map((m) => m.value)).toEqual([0.9]);
-    const weights = await client.downloadArtifact(train.info.artifact_uri, 'artifacts/model/weights.bin');
+    expect((await mlflow.client.getMetricHistory(train.info.run_id, 'test.accuracy')).map((m) => m.value)).toEqual([0.9]);
+    const weights = await mlflow.client.downloadArtifact(train.info.artifact_uri, 'artifacts/model/weights.bin');
     expect(weights.equals(readFileSync(join(root, 'artifacts/model/weights.bin')))).toBe(true);
-    expect((await client.downloadArtifact(train.info.artifact_uri, 'artifacts/model/sub/model.json')).toString()).toBe('{"ü":1}');
-    expect((await client.downloadArtifact(train.info.artifact_uri, '.kd/logs/train.log')).toString()).toBe('epoch 1\nepoch 2\n');
-    const versions = await fetch(`${server.uri}/api/2.0/mlflow/registered-models/get?name=exp-main-student`).then((r) => r.json());
-    expect(versions.registered_model.latest_versions[0].run_id).toBe(runs.find((r) => tag(r, 'kd.stage') === 'export')!.info.run_id);
+    expect((await mlflow.client.downloadArtifact(train.info.artifact_uri, 'artifacts/model/sub/model.json')).toString()).toBe('{"ü":1}');
+    expect((await mlflow.client.downloadArtifact(train.info.artifact_uri, '.kd/logs/train.log')).toString()).toBe('epoch 1\nepoch 2\n');
+    const versions = await fetch(`${mlflow.server.uri}/api/2.0/mlflow/registered-models/get?name=exp-main-student`).then((r) => r.json());
+    expect(versions.registered_model.latest_versions[0].run_id).toBe(runs.find((r) => tagOf(r, 'kd.stage') === 'export')!.info.run_id);
 
     // Rerun with nothing changed for train: skipped stages are tagged and linked, not re-logged.
     await playRun(await createTracker(root), root, 'run-2', 0.01, 'skipped', 'run-1');
     const rerun = await runsOf('exp-main', 'run-2');
-    const skipped = rerun.find((r) => tag(r, 'kd.stage') === 'train')!;
-    expect(tag(skipped, 'kd.result')).toBe('skipped');
-    expect(tag(skipped, 'kd.produced_by_run')).toBe(train.info.run_id);
-    expect(await client.getMetricHistory(skipped.info.run_id, 'val_loss')).toEqual([]);
-    const after = await fetch(`${server.uri}/api/2.0/mlflow/registered-models/get?name=exp-main-student`).then((r) => r.json());
+    const skipped = rerun.find((r) => tagOf(r, 'kd.stage') === 'train')!;
+    expect(tagOf(skipped, 'kd.result')).toBe('skipped');
+    expect(tagOf(skipped, 'kd.produced_by_run')).toBe(train.info.run_id);
+    expect(await mlflow.client.getMetricHistory(skipped.info.run_id, 'val_loss')).toEqual([]);
+    const after = await fetch(`${mlflow.server.uri}/api/2.0/mlflow/registered-models/get?name=exp-main-student`).then((r) => r.json());
     expect(after.registered_model.latest_versions[0].version).toBe('1');
   }, 60_000);
 
@@ -106,23 +97,23 @@ describe('MLflow tracking against a real server', () => {
     const journaled = groupRuns(await readJournal(root));
     expect(journaled.map((r) => r.start.runId)).toEqual(['off-1']);
 
-    const cfg = { uri: server.uri, experiment: 'exp-offline', registeredModel: 'exp-offline-student' };
+    const cfg = { uri: mlflow.server.uri, experiment: 'exp-offline', registeredModel: 'exp-offline-student' };
     const first = await new Syncer(root, cfg).syncAll(journaled);
     expect(first).toMatchObject({ runsCreated: 1, stageRunsCreated: 2, modelVersions: ['exp-offline-student v1'] });
     const second = await new Syncer(root, cfg).syncAll(journaled);
     expect(second).toMatchObject({ runsCreated: 0, stageRunsCreated: 0, modelVersions: [] });
     const runs = await runsOf('exp-offline', 'off-1');
     expect(runs).toHaveLength(3);
-    const train = runs.find((r) => tag(r, 'kd.stage') === 'train')!;
-    expect(await client.getMetricHistory(train.info.run_id, 'loss')).toHaveLength(3);
+    const train = runs.find((r) => tagOf(r, 'kd.stage') === 'train')!;
+    expect(await mlflow.client.getMetricHistory(train.info.run_id, 'loss')).toHaveLength(3);
   }, 60_000);
 
   it('splits a 1001-metric batch within the API limits', async () => {
-    const exp = await client.getOrCreateExperiment('exp-batch');
-    const run = await client.createRun(exp, 'batch', Date.now(), []);
+    const exp = await mlflow.client.getOrCreateExperiment('exp-batch');
+    const run = await mlflow.client.createRun(exp, 'batch', Date.now(), []);
     const metrics = Array.from({ length: 1001 }, (_, step) => ({ key: 'm', value: step, step, timestamp: Date.now() }));
-    await client.logBatch(run.info.run_id, { metrics, params: Array.from({ length: 150 }, (_, i) => ({ key: `p${i}`, value: String(i) })) });
-    const history = await client.getMetricHistory(run.info.run_id, 'm');
+    await mlflow.client.logBatch(run.info.run_id, { metrics, params: Array.from({ length: 150 }, (_, i) => ({ key: `p${i}`, value: String(i) })) });
+    const history = await mlflow.client.getMetricHistory(run.info.run_id, 'm');
     expect(history).toHaveLength(1001);
     expect(new Set(history.map((m) => m.step)).size).toBe(1001);
   }, 60_000);
@@ -146,7 +137,7 @@ describe('MLflow tracking against a real server', () => {
     expect(written.filter((l) => l.includes('warning'))).toHaveLength(1);
 
     const cli = (...args: string[]) =>
-      execFileSync('node', [join(repoRoot, 'bin/kd-pipeline.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, MLFLOW_TRACKING_URI: server.uri } });
+      execFileSync('node', [join(repoRoot, 'bin/kd-pipeline.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, MLFLOW_TRACKING_URI: mlflow.server.uri } });
     expect(JSON.parse(cli('mlflow', 'sync', '--json'))).toMatchObject({ runsInJournal: 1, runsCreated: 1, stageRunsCreated: 1 });
     expect(JSON.parse(cli('mlflow', 'sync', '--json'))).toMatchObject({ runsCreated: 0, stageRunsCreated: 0 });
     expect(await runsOf('exp-killed', 'kill-1')).toHaveLength(2);

@@ -1,26 +1,17 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MlflowClient, type MlflowRun } from '../../lib/tracking/client.js';
-import { repoRoot, startServer, tempProject, writeFile } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { repoRoot, tagOf, tempProject, useMlflowServer, writeFile } from './helpers.js';
 
 const run = promisify(execFile);
-let server: Awaited<ReturnType<typeof startServer>>;
-let client: MlflowClient;
-beforeAll(async () => {
-  server = await startServer();
-  client = new MlflowClient({ uri: server.uri });
-}, 120_000);
-afterAll(async () => server?.stop());
-
-const tag = (r: MlflowRun, k: string) => r.data.tags.find((t) => t.key === k)?.value;
+const mlflow = useMlflowServer();
 
 /** A two-stage shell pipeline: "train" writes metrics, a per-epoch history and reports a tag; "export" writes a model dir. */
 function project(experiment: string): string {
-  const root = tempProject(server.uri, experiment);
+  const root = tempProject(mlflow.server.uri, experiment);
   const pipeline = `tracking:
-  uri: ${server.uri}
+  uri: ${mlflow.server.uri}
   experiment: ${experiment}
   registered_model: ${experiment}-student
 stages:
@@ -55,23 +46,23 @@ describe('kd-pipeline run → MLflow', () => {
   it('logs the run, its stage runs with params, metrics, history and backend tag, and registers the export; a --set rerun logs what reran', async () => {
     const root = project('exp-cli');
     const first = JSON.parse((await kd(root, 'run', '--json')).stdout) as { runId: string };
-    const exp = await client.getOrCreateExperiment('exp-cli');
-    const runs = await client.searchRuns(exp, `tags.\`kd.run_id\` = '${first.runId}'`);
+    const exp = await mlflow.client.getOrCreateExperiment('exp-cli');
+    const runs = await mlflow.client.searchRuns(exp, `tags.\`kd.run_id\` = '${first.runId}'`);
     expect(runs).toHaveLength(3);
-    const parent = runs.find((r) => tag(r, 'kd.stage') === undefined)!;
-    const train = runs.find((r) => tag(r, 'kd.stage') === 'train')!;
+    const parent = runs.find((r) => tagOf(r, 'kd.stage') === undefined)!;
+    const train = runs.find((r) => tagOf(r, 'kd.stage') === 'train')!;
     expect(parent.info.status).toBe('FINISHED');
-    expect(tag(parent, 'kd.backend')).toBe('shell');
+    expect(tagOf(parent, 'kd.backend')).toBe('shell');
     expect(train.data.params).toEqual([{ key: 'train.lr', value: '0.25' }]);
-    expect((await client.getMetricHistory(train.info.run_id, 'accuracy')).map((m) => m.value)).toEqual([0.75]);
-    expect((await client.getMetricHistory(train.info.run_id, 'loss')).map((m) => [m.step, m.value])).toEqual([[1, 0.25], [2, 0.125]]);
-    const model = await fetch(`${server.uri}/api/2.0/mlflow/registered-models/get?name=exp-cli-student`).then((r) => r.json());
-    expect(model.registered_model.latest_versions[0].run_id).toBe(runs.find((r) => tag(r, 'kd.stage') === 'export')!.info.run_id);
+    expect((await mlflow.client.getMetricHistory(train.info.run_id, 'accuracy')).map((m) => m.value)).toEqual([0.75]);
+    expect((await mlflow.client.getMetricHistory(train.info.run_id, 'loss')).map((m) => [m.step, m.value])).toEqual([[1, 0.25], [2, 0.125]]);
+    const model = await fetch(`${mlflow.server.uri}/api/2.0/mlflow/registered-models/get?name=exp-cli-student`).then((r) => r.json());
+    expect(model.registered_model.latest_versions[0].run_id).toBe(runs.find((r) => tagOf(r, 'kd.stage') === 'export')!.info.run_id);
 
     const second = JSON.parse((await kd(root, 'run', '--json', '--set', 'train.lr=0.5')).stdout) as { runId: string; stages: { name: string; result: string }[] };
     expect(second.stages.map((s) => s.result)).toEqual(['ran', 'ran']);
-    const rerun = await client.searchRuns(exp, `tags.\`kd.run_id\` = '${second.runId}'`);
-    const train2 = rerun.find((r) => tag(r, 'kd.stage') === 'train')!;
-    expect((await client.getMetricHistory(train2.info.run_id, 'accuracy')).map((m) => m.value)).toEqual([0.5]);
+    const rerun = await mlflow.client.searchRuns(exp, `tags.\`kd.run_id\` = '${second.runId}'`);
+    const train2 = rerun.find((r) => tagOf(r, 'kd.stage') === 'train')!;
+    expect((await mlflow.client.getMetricHistory(train2.info.run_id, 'accuracy')).map((m) => m.value)).toEqual([0.5]);
   }, 120_000);
 });
