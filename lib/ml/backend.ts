@@ -25,6 +25,9 @@ const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] a
 let loaded: { tf: Tf; info: BackendInfo } | undefined;
 
 async function importNative(name: string): Promise<Tf> {
+  // TensorFlow's C++ start-up notices (oneDNN, CPU features) would open every stage's output;
+  // warnings and errors still show. A user's own setting wins.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   // A variable specifier keeps tsc from requiring the (optional) package's types.
   const specifier: string = name;
   return (await import(specifier)) as Tf;
