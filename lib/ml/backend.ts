@@ -45,7 +45,8 @@ export async function loadTf(): Promise<{ tf: Tf; info: BackendInfo }> {
       loaded = { tf, info: { backend: tf.getBackend(), package: name, attempts } };
       return loaded;
     } catch (error) {
-      attempts.push({ package: name, loaded: false, error: (error as Error).message.split('\n')[0] ?? String(error) });
+      const reason = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' ? 'not installed' : ((error as Error).message.split('\n')[0] ?? String(error));
+      attempts.push({ package: name, loaded: false, error: reason });
     }
   }
   const tf = await import('@tensorflow/tfjs');

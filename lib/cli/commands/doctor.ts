@@ -1,32 +1,5 @@
 import type { Command } from 'commander';
 
-/** Backends in order of preference: CUDA, native CPU, then pure JavaScript (always installed). */
-const BACKEND_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs'] as const;
-
-interface Attempt {
-  package: string;
-  loaded: boolean;
-  error?: string;
-}
-
-/** Imports the backend packages in order and stops at the first that loads, recording why the others failed. */
-async function probeBackends(): Promise<{ attempts: Attempt[]; backend: string | null; tfjs: string | null }> {
-  const attempts: Attempt[] = [];
-  for (const name of BACKEND_PACKAGES) {
-    try {
-      await import(name);
-      attempts.push({ package: name, loaded: true });
-      break;
-    } catch (error) {
-      const message = (error as Error).message.split('\n')[0] ?? String(error);
-      attempts.push({ package: name, loaded: false, error: (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' ? 'not installed' : message });
-    }
-  }
-  const tf = await import('@tensorflow/tfjs');
-  await tf.ready();
-  return { attempts, backend: tf.getBackend(), tfjs: tf.version.tfjs };
-}
-
 export function register(program: Command): void {
   program
     .command('doctor')
@@ -34,8 +7,10 @@ export function register(program: Command): void {
     .option('--json', 'print the findings as one JSON document on stdout')
     .action(async (options: { json?: boolean }) => {
       const { probeTracking } = await import('../../tracking/probe.js');
-      const [backends, tracking] = await Promise.all([probeBackends(), probeTracking(process.cwd())]);
-      const report = { node: process.versions.node, tfjs: backends.tfjs, backend: backends.backend, attempts: backends.attempts, tracking };
+      const { loadTf } = await import('../../ml/backend.js');
+      // The same loader the stages use, so doctor reports exactly the backend training gets.
+      const [{ tf, info }, tracking] = await Promise.all([loadTf(), probeTracking(process.cwd())]);
+      const report = { node: process.versions.node, tfjs: tf.version.tfjs, backend: info.backend, attempts: info.attempts, ...(info.kernels ? { kernels: info.kernels } : {}), tracking };
       if (options.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return;
