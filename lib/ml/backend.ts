@@ -1,4 +1,5 @@
 import type * as TfNamespace from '@tensorflow/tfjs';
+import { KdError } from '../errors.js';
 import { registerFastCpuKernels } from './cpu-kernels/index.js';
 
 export type Tf = typeof TfNamespace;
@@ -33,11 +34,26 @@ async function importNative(name: string): Promise<Tf> {
   return (await import(specifier)) as Tf;
 }
 
+/** `KD_BACKEND=cpu` skips the native packages: to compare backends, or to rule the native one out. */
+export const BACKEND_ENV = 'KD_BACKEND';
+
+function backendChoice(): 'auto' | 'cpu' {
+  const value = process.env[BACKEND_ENV];
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if (value === 'cpu') return 'cpu';
+  throw new KdError(`${BACKEND_ENV}=${value}: expected 'auto' (the fastest backend that loads) or 'cpu' (pure JS)`);
+}
+
 /** Loads the fastest tfjs that works here (once per process) and returns its namespace and how it was chosen. */
 export async function loadTf(): Promise<{ tf: Tf; info: BackendInfo }> {
   if (loaded) return loaded;
   const attempts: BackendAttempt[] = [];
+  const choice = backendChoice();
   for (const name of NATIVE_PACKAGES) {
+    if (choice === 'cpu') {
+      attempts.push({ package: name, loaded: false, error: `skipped (${BACKEND_ENV}=cpu)` });
+      continue;
+    }
     try {
       const tf = await importNative(name);
       await tf.ready();

@@ -1,12 +1,14 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { loadTf } from '../../lib/ml/backend.js';
+import { BACKEND_ENV, loadTf } from '../../lib/ml/backend.js';
 import { FAST_CPU_KERNELS, stockCpuKernel } from '../../lib/ml/cpu-kernels/index.js';
 import { buildTeacherMember } from '../../lib/ml/models.js';
 
 type Tensor = tfTypes.Tensor;
 type Attrs = Record<string, unknown>;
 
+// These tests are about the pure-JS backend, also where the native one is installed.
+process.env[BACKEND_ENV] = 'cpu';
 const { tf, info } = await loadTf();
 
 /** Seeded values in [-1, 1) with about a third exact zeros (as ReLU/max-pool gradients have). */

@@ -133,7 +133,7 @@ describe('evaluate stage', () => {
     expect(existsSync(path.join(other, 'artifacts/report'))).toBe(false);
     copyFileSync(path.join(root, 'artifacts/metrics.json'), path.join(other, 'artifacts/metrics.json'));
     const exported = cli(other, ['stage', 'export']);
-    expect(exported.stderr).toContain(`\nkd-pipeline: error: artifacts/student/model.json: takes input shape [null,${MAX_LEN}], but params.yaml text.max_len is ${MAX_LEN + 1}\n`);
+    expect(`\n${exported.stderr}`).toContain(`\nkd-pipeline: error: artifacts/student/model.json: takes input shape [null,${MAX_LEN}], but params.yaml text.max_len is ${MAX_LEN + 1}\n`);
     expect(existsSync(path.join(other, 'artifacts/export'))).toBe(false);
   });
 });
