@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadTf } from '../../lib/ml/backend.js';
-import { buildStudent } from '../../lib/ml/models.js';
-import { learningRate, trainModel } from '../../lib/ml/train.js';
+import { buildStudent, buildTeacherMember } from '../../lib/ml/models.js';
+import { learningRate, trainModel, type TrainState } from '../../lib/ml/train.js';
 
 const { tf } = await loadTf();
 const p = { epochs: 8, batch_size: 16, learning_rate: 0.05, warmup_epochs: 1, decay: 'cosine' as const, patience: 3 };
@@ -35,5 +35,25 @@ describe('trainModel', () => {
     expect(learningRate(p, 1)).toBeCloseTo(0.05);
     expect(learningRate(p, 1 + 7 / 2)).toBeCloseTo(0.025);
     expect(learningRate({ ...p, decay: 'none' }, 6)).toBe(0.05);
+  });
+
+  it('a teacher with dropout resumed after epoch 1 ends exactly like an uninterrupted run', async () => {
+    const q = { ...p, epochs: 3, patience: 3 };
+    const teacherParams = { members: ['cnn' as const], embedding_dim: 4, cnn: { filters: 3, kernel_sizes: [2] }, bilstm: { units: 2 }, hidden: 0, dropout: 0.5, train: q };
+    const build = () => buildTeacherMember(tf, 'cnn', teacherParams, { vocabSize: 10, maxLen: 4, numClasses: 2, seed: 5 });
+    const full = build();
+    let saved: TrainState | undefined;
+    const fullHistory = await trainModel(tf, full, data(120, 0), data(40, 1), q, hardLoss, 3, {
+      onEpoch: (_row, state) => {
+        if (state.epoch === 1) {
+          const clone = (ts: import('@tensorflow/tfjs').Tensor[]) => ts.map((t) => t.clone());
+          saved = { ...state, weights: clone(state.weights), bestWeights: clone(state.bestWeights), optimizer: state.optimizer.map((w) => ({ name: w.name, tensor: w.tensor.clone() })) };
+        }
+      },
+    });
+    const resumed = build();
+    const resumedHistory = await trainModel(tf, resumed, data(120, 0), data(40, 1), q, hardLoss, 3, { resume: saved! });
+    expect(resumedHistory).toEqual(fullHistory);
+    expect(resumed.getWeights().map((w) => Array.from(w.dataSync()))).toEqual(full.getWeights().map((w) => Array.from(w.dataSync())));
   });
 });
