@@ -94,10 +94,12 @@ async function readJson<T>(dir: string, name: string, schema: z.ZodType<T>): Pro
 
 /** A weight path from model.json must name a file inside the export, never ../ or an absolute path. */
 function weightFileName(dir: string, ref: string): string {
-  if (ref !== path.basename(ref) || ref === '..' || ref === '.') {
+  // tfjs writers differ on "./weights.bin" vs "weights.bin"; both name the same file.
+  const name = path.posix.normalize(ref);
+  if (name !== path.basename(name) || name === '..' || name === '.') {
     throw new KdError(`${path.join(dir, MODEL_FILE)}: weight path "${ref}" must be a file name inside the export`);
   }
-  return ref;
+  return name;
 }
 
 /**

@@ -1,5 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tfTypes from '@tensorflow/tfjs';
 import { KdError } from '../errors.js';
+import { loadTf, type Tf } from '../ml/backend.js';
+import { stepDropoutClass } from '../ml/step-dropout.js';
 import { encode, tokenize } from '../ml/text.js';
 import type { ExportBundle } from './export-bundle.js';
 
@@ -22,23 +24,25 @@ export interface ServingModel {
   dispose(): void;
 }
 
-async function loadLayers(bundle: ExportBundle): Promise<tf.LayersModel> {
+async function loadLayers(tf: Tf, bundle: ExportBundle): Promise<tfTypes.LayersModel> {
   const source = `${bundle.dir}/${bundle.variant === null ? '' : `${bundle.variant}/`}model.json`;
   try {
     const artifacts = await tf.io.getModelArtifactsForJSON(
-      bundle.modelJson as unknown as tf.io.ModelJSON,
+      bundle.modelJson as unknown as tfTypes.io.ModelJSON,
       async (manifest) => [
         tf.io.getWeightSpecs(manifest),
         tf.io.CompositeArrayBuffer.join([...bundle.weights.values()].map((bytes) => new Uint8Array(bytes).buffer)),
       ],
     );
+    // Teachers trained here carry our dropout layer; it must be known to load one (e.g. to compare with the student).
+    stepDropoutClass(tf);
     return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (error) {
     throw new KdError(`${source}: cannot be loaded as a tfjs layers model (${(error as Error).message})`);
   }
 }
 
-function checkShapes(model: tf.LayersModel, bundle: ExportBundle): void {
+function checkShapes(model: tfTypes.LayersModel, bundle: ExportBundle): void {
   const input = model.inputs[0]?.shape;
   const length = input?.[1];
   if (model.inputs.length !== 1 || input?.length !== 2 || (length !== null && length !== bundle.preprocessing.max_len)) {
@@ -61,7 +65,9 @@ function checkShapes(model: tf.LayersModel, bundle: ExportBundle): void {
  * export is refused before it could replace a working one.
  */
 export async function loadServingModel(bundle: ExportBundle): Promise<ServingModel> {
-  const model = await loadLayers(bundle);
+  // The fastest backend that loads here (native TensorFlow, or pure JS with our kernels), as for training.
+  const { tf } = await loadTf();
+  const model = await loadLayers(tf, bundle);
   try {
     checkShapes(model, bundle);
     const { lowercase, strip_accents, max_len: maxLen } = bundle.preprocessing;
@@ -69,7 +75,7 @@ export async function loadServingModel(bundle: ExportBundle): Promise<ServingMod
       const ids = new Int32Array(texts.length * maxLen);
       texts.forEach((text, row) => ids.set(encode(tokenize(text, { lowercase, strip_accents }), bundle.vocab, maxLen), row * maxLen));
       // The export's output is logits; softmax turns them into the probabilities we answer with.
-      const probs = tf.tidy(() => tf.softmax(model.predict(tf.tensor2d(ids, [texts.length, maxLen], 'int32')) as tf.Tensor));
+      const probs = tf.tidy(() => tf.softmax(model.predict(tf.tensor2d(ids, [texts.length, maxLen], 'int32')) as tfTypes.Tensor));
       const flat = await probs.data();
       probs.dispose();
       return texts.map((_, row) => toPrediction(flat.subarray(row * bundle.labels.length, (row + 1) * bundle.labels.length), bundle.labels));
