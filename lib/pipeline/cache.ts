@@ -63,20 +63,20 @@ export class ContentCache {
     return manifest !== null && manifest.every((entry) => existsSync(this.objectPath(entry.hash)));
   }
 
-  private async copyOut(hash: string, target: string): Promise<void> {
+  private async copyOut(hash: string, target: string, isexec: boolean): Promise<void> {
     await mkdir(path.dirname(target), { recursive: true });
     await copyFile(this.objectPath(hash), target, constants.COPYFILE_FICLONE);
-    await chmod(target, 0o644);
+    await chmod(target, isexec ? 0o755 : 0o644);
   }
 
-  /** Replaces whatever is at `absPath` with the cached content of `hash`. */
-  async checkout(absPath: string, hash: string): Promise<void> {
+  /** Replaces whatever is at `absPath` with the cached content of `hash` (`isexec`: for a file out). */
+  async checkout(absPath: string, hash: string, isexec = false): Promise<void> {
     await rm(absPath, { recursive: true, force: true });
-    if (!isDirHash(hash)) return this.copyOut(hash, absPath);
+    if (!isDirHash(hash)) return this.copyOut(hash, absPath, isexec);
     const manifest = await this.readManifest(hash);
     if (!manifest) throw new Error(`cache entry ${hash} is missing`);
     await mkdir(absPath, { recursive: true });
-    for (const entry of manifest) await this.copyOut(entry.hash, path.join(absPath, entry.path));
+    for (const entry of manifest) await this.copyOut(entry.hash, path.join(absPath, entry.path), entry.isexec === true);
   }
 
   /** Every object in the store: hash → size in bytes. */

@@ -9,12 +9,16 @@ export interface ManifestEntry {
   path: string;
   hash: string;
   size: number;
+  /** Executable by its owner: restored with the x bits (as DVC records `isexec`). */
+  isexec?: true;
 }
 
 /** The content identity of a file or directory, as the lock records it. */
 export interface PathHash {
   hash: string;
   size: number;
+  /** Files only: executable by its owner. */
+  isexec?: true;
   /** Directories only: number of files, and the sorted manifest whose hash is the directory's. */
   nfiles?: number;
   manifest?: ManifestEntry[];
@@ -60,19 +64,23 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   return files;
 }
 
+function execBit(mode: bigint): { isexec?: true } {
+  return (mode & 0o100n) !== 0n ? { isexec: true } : {};
+}
+
 /** The hash of a file or directory (directories by a sorted manifest of relative path + hash), or null if absent. */
 export async function hashPath(file: string, state: StateStore): Promise<PathHash | null> {
   const info = await stat(file, { bigint: true }).catch(() => null);
   if (!info) return null;
   const stampOf = (s: typeof info): FileStamp => ({ size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: String(s.ino) });
   if (!info.isDirectory()) {
-    return { hash: await fileHash(file, stampOf(info), state), size: Number(info.size) };
+    return { hash: await fileHash(file, stampOf(info), state), size: Number(info.size), ...execBit(info.mode) };
   }
   const manifest: ManifestEntry[] = [];
   for (const rel of (await listFiles(file)).sort()) {
     const abs = path.join(file, rel);
     const s = await stat(abs, { bigint: true });
-    manifest.push({ path: rel, hash: await fileHash(abs, stampOf(s), state), size: Number(s.size) });
+    manifest.push({ path: rel, hash: await fileHash(abs, stampOf(s), state), size: Number(s.size), ...execBit(s.mode) });
   }
   return {
     hash: manifestHash(manifest),

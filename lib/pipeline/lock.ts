@@ -13,6 +13,7 @@ const hashedPath = z.strictObject({
   hash: z.string().min(1),
   size: z.number().int().nonnegative(),
   nfiles: z.number().int().nonnegative().optional(),
+  isexec: z.literal(true).optional(),
 });
 
 const lockedOut = z.union([

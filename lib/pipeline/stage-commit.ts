@@ -66,8 +66,14 @@ export async function commitStage(
   };
 }
 
-function toLocked(file: string, hashed: { hash: string; size: number; nfiles?: number }): HashedPath {
-  return { path: file, hash: hashed.hash, size: hashed.size, ...(hashed.nfiles !== undefined ? { nfiles: hashed.nfiles } : {}) };
+function toLocked(file: string, hashed: { hash: string; size: number; nfiles?: number; isexec?: true }): HashedPath {
+  return {
+    path: file,
+    hash: hashed.hash,
+    size: hashed.size,
+    ...(hashed.nfiles !== undefined ? { nfiles: hashed.nfiles } : {}),
+    ...(hashed.isexec ? { isexec: true as const } : {}),
+  };
 }
 
 /** Whether every hashed out of a lock entry can be checked out of the cache. */
@@ -80,6 +86,6 @@ export async function cachedOutsAvailable(entry: LockedStage, cache: ContentCach
 export async function restoreOuts(root: string, entry: LockedStage, cache: ContentCache, only?: string[]): Promise<void> {
   for (const out of entry.outs) {
     if (!('hash' in out) || (only && !only.includes(out.path))) continue;
-    await cache.checkout(path.join(root, out.path), out.hash);
+    await cache.checkout(path.join(root, out.path), out.hash, out.isexec === true);
   }
 }

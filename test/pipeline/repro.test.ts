@@ -106,6 +106,26 @@ describe.concurrent('kd-pipeline run: what reruns', () => {
     expect(p.runs('up')).toBe(2);
   });
 
+  it('an executable out, alone or inside a directory out, is restored executable', async () => {
+    const p = new Project({
+      'params.yaml': '',
+      'pipeline.yaml': `stages:
+  tools:
+    cmd: printf '#!/bin/sh\\necho hi\\n' > tool.sh && chmod 755 tool.sh && mkdir -p bin && cp tool.sh bin/tool.sh && echo plain > bin/readme.txt
+    outs: [tool.sh, bin]
+`,
+    });
+    expect((await p.run()).results).toEqual({ tools: 'ran' });
+    expect(p.lock().stages.tools.outs[0]).toMatchObject({ path: 'tool.sh', isexec: true });
+    p.remove('tool.sh');
+    p.remove('bin');
+    expect((await p.run()).results).toEqual({ tools: 'restored' });
+    expect(statSync(p.path('tool.sh')).mode & 0o111).toBe(0o111);
+    expect(statSync(p.path('bin/tool.sh')).mode & 0o111).toBe(0o111);
+    expect(statSync(p.path('bin/readme.txt')).mode & 0o111).toBe(0);
+    expect((await p.kd(['status', '--check'])).code).toBe(0);
+  });
+
   it('a hand-modified out is reported by status and replaced by run (run-cache, or the command with --no-run-cache)', async () => {
     const p = chainProject();
     await p.run();
