@@ -1,15 +1,12 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 
 describe('kd-pipeline doctor', () => {
-  beforeAll(() => {
-    execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'ignore' });
-  });
 
   it('reports versions, the backend that loads with the reasons the others did not, and MLflow', () => {
     const cwd = mkdtempSync(path.join(tmpdir(), 'kd-doctor-'));

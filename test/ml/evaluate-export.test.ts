@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -42,7 +42,6 @@ let metrics: Record<string, number>;
 let tags: Record<string, string>;
 
 beforeAll(async () => {
-  execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'ignore' });
   root = await trainedProject();
   set = loadTestSet(root, MAX_LEN);
   const evaluate = cli(root, ['stage', 'evaluate']);

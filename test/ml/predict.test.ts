@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,6 @@ const predict = (...args: string[]) => spawnSync('node', [CLI, 'predict', ...arg
 describe('kd-pipeline predict', () => {
   let dir: string;
   beforeAll(async () => {
-    execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'ignore' });
     dir = await writeExport(path.join(mkdtempSync(path.join(tmpdir(), 'kd-predict-')), 'export'), 'fp-1');
     writeUint8Variant(dir);
   });

@@ -1,8 +1,8 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readLabels, readSplit, readVocab } from '../../lib/ml/dataset.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -22,9 +22,6 @@ function project(dataName: string, content: string, edit: (params: string) => st
 const stage = (root: string, name: string) => spawnSync('node', [CLI, 'stage', name], { cwd: root, encoding: 'utf8' });
 
 describe('preprocess and build-vocab stages', () => {
-  beforeAll(() => {
-    execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'ignore' });
-  });
 
   it('writes stratified splits, labels, data metrics and a vocab, reporting duplicates and empty rows by line', () => {
     const rows = ['review,stars'];

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -67,7 +67,6 @@ describe('training stages through the CLI', () => {
   let root: string;
 
   beforeAll(() => {
-    execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'ignore' });
     root = project();
     ok(root, 'preprocess');
     ok(root, 'build-vocab');
