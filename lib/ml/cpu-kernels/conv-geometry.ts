@@ -60,8 +60,29 @@ export function forEachTap(info: ConvInfo, visit: (xOff: number, yOff: number, w
  * the backward kernels skip them. Skipping a zero gradient changes nothing, except that a NaN or
  * Infinity in the other operand is not spread into the result by 0 × NaN.
  */
-export function nonZeros(v: Float32Array, off: number, n: number, nz: Int32Array): number {
+function nonZeros(v: Float32Array, off: number, n: number, nz: Int32Array): number {
   let count = 0;
   for (let i = 0; i < n; i++) if (v[off + i] !== 0) nz[count++] = i;
   return count;
+}
+
+/**
+ * forEachTap for the backward kernels: visits only taps whose output row of dy has non-zeros,
+ * passing those channels (`nz[0..count)`), computed once per output row.
+ */
+export function forEachNonZeroTap(
+  info: ConvInfo,
+  dy: Float32Array,
+  visit: (xOff: number, yOff: number, wOff: number, nz: Int32Array, count: number) => void,
+): void {
+  const nz = new Int32Array(info.outChannels);
+  let row = -1;
+  let count = 0;
+  forEachTap(info, (xOff, yOff, wOff) => {
+    if (yOff !== row) {
+      row = yOff;
+      count = nonZeros(dy, yOff, info.outChannels, nz);
+    }
+    if (count > 0) visit(xOff, yOff, wOff, nz, count);
+  });
 }

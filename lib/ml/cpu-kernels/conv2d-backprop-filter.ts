@@ -1,5 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { coversConv, convInfo, forEachTap, nonZeros } from './conv-geometry.js';
+import { coversConv, convInfo, forEachNonZeroTap } from './conv-geometry.js';
 import { type FastKernel, cpuBackend, values } from './cpu.js';
 
 /**
@@ -20,15 +20,7 @@ export const conv2dBackpropFilter: FastKernel = {
     const g = values<Float32Array>(backend, dy);
     const { inChannels, outChannels } = info;
     const dw = new Float32Array(filterShape.reduce((a, b) => a * b, 1));
-    const nz = new Int32Array(outChannels);
-    let row = -1;
-    let count = 0;
-    forEachTap(info, (xOff, yOff, wOff) => {
-      if (yOff !== row) {
-        row = yOff;
-        count = nonZeros(g, yOff, outChannels, nz);
-      }
-      if (count === 0) return;
+    forEachNonZeroTap(info, g, (xOff, yOff, wOff, nz, count) => {
       for (let ci = 0; ci < inChannels; ci++) {
         const xc = xv[xOff + ci]!;
         const wRow = wOff + ci * outChannels;

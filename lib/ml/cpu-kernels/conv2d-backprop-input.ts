@@ -1,5 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { coversConv, convInfo, forEachTap, nonZeros } from './conv-geometry.js';
+import { coversConv, convInfo, forEachNonZeroTap } from './conv-geometry.js';
 import { type FastKernel, cpuBackend, values } from './cpu.js';
 
 /** Conv2DBackpropInput (the input gradient of Conv2D/conv1d), NHWC float32, over dy's non-zeros. */
@@ -16,16 +16,8 @@ export const conv2dBackpropInput: FastKernel = {
     const w = values<Float32Array>(backend, filter);
     const { inChannels, outChannels } = info;
     const dx = new Float32Array(inputShape.reduce((a, b) => a * b, 1));
-    const nz = new Int32Array(outChannels);
-    let row = -1;
-    let count = 0;
     // dx[b,ih,iw,ci] += Σ_co dy[b,oh,ow,co] · w[kh,kw,ci,co]: a dot product over contiguous co.
-    forEachTap(info, (xOff, yOff, wOff) => {
-      if (yOff !== row) {
-        row = yOff;
-        count = nonZeros(g, yOff, outChannels, nz);
-      }
-      if (count === 0) return;
+    forEachNonZeroTap(info, g, (xOff, yOff, wOff, nz, count) => {
       for (let ci = 0; ci < inChannels; ci++) {
         const wRow = wOff + ci * outChannels;
         let sum = 0;
