@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { declaredParams } from '../pipeline/changes.js';
+import { declaredParams, paramLeaves } from '../pipeline/changes.js';
 import { readLock } from '../pipeline/lock.js';
 import { projectPaths } from '../pipeline/project.js';
 import { findProjectRoot, loadPipeline } from '../pipeline/spec.js';
@@ -9,13 +9,6 @@ export interface ParamRow {
   key: string;
   old: unknown;
   new: unknown;
-}
-
-/** Nested values become one row per leaf key, so `data` shows as `data.path`, `data.split.val`, … */
-function leaves(value: unknown, key: string, into: Map<string, unknown>): void {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value)) leaves(v, `${key}.${k}`, into);
-  } else into.set(key, value);
 }
 
 /** Workspace values of every declared params key compared with the values in pipeline.lock. */
@@ -28,7 +21,8 @@ export function paramsDiff(cwd: string, all: boolean): ParamRow[] {
   const add = (target: Map<string, Map<string, unknown>>, params: Record<string, Record<string, unknown>>) => {
     for (const [file, values] of Object.entries(params)) {
       const flat = target.get(file) ?? new Map<string, unknown>();
-      for (const [key, value] of Object.entries(values)) leaves(value, key, flat);
+      // One row per leaf key: `data` shows as `data.path`, `data.split.val`, …
+      for (const [key, value] of Object.entries(paramLeaves(values))) flat.set(key, value);
       target.set(file, flat);
     }
   };

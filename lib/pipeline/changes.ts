@@ -26,6 +26,18 @@ export interface StageCheck {
 
 const show = (value: unknown): string => (value === undefined ? 'unset' : JSON.stringify(value));
 
+/** One params file's declared values as leaf keys: `{student: {alpha: 0.7}}` → `{'student.alpha': 0.7}`. */
+export function paramLeaves(values: Record<string, unknown>): Record<string, unknown> {
+  const flat: Record<string, unknown> = {};
+  const walk = (value: unknown, key: string): void => {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) walk(v, `${key}.${k}`);
+    } else flat[key] = value;
+  };
+  for (const [key, value] of Object.entries(values)) walk(value, key);
+  return flat;
+}
+
 /** The values of exactly the params keys the stage declares: file → key → value. */
 export function declaredParams(stage: StageSpec, spec: PipelineSpec): Record<string, Record<string, unknown>> {
   const params: Record<string, Record<string, unknown>> = {};

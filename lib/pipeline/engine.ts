@@ -6,7 +6,7 @@ import objectHash from 'object-hash';
 import PQueue from 'p-queue';
 import { KdError } from '../errors.js';
 import { ContentCache } from './cache.js';
-import { checkStage, recordsDeclaredOuts, type StageCheck } from './changes.js';
+import { checkStage, paramLeaves, recordsDeclaredOuts, type StageCheck } from './changes.js';
 import type { PipelineObserver, StageEndInfo, StageResult } from './events.js';
 import { executeCommand } from './executor.js';
 import { gitCommit } from './git.js';
@@ -137,15 +137,7 @@ class PipelineRun {
   }
 
   private notify(call: (observer: PipelineObserver) => void | Promise<void>): Promise<void> {
-    return Promise.all(
-      this.observers.map(async (observer) => {
-        try {
-          await call(observer);
-        } catch (error) {
-          this.progress.note(`kd-pipeline: warning: tracking: ${(error as Error).message}`);
-        }
-      }),
-    ).then(() => undefined);
+    return notifyObservers(this.observers, this.progress, call);
   }
 
   private outcome(name: string): Promise<StageOutcome> {
@@ -223,7 +215,6 @@ class PipelineRun {
     }
     const remembered = !forced && this.options.runCache && !stage.alwaysChanged ? this.runCache.get(check.fingerprint) : undefined;
     if (remembered && recordsDeclaredOuts(remembered, stage) && (await cachedOutsAvailable(remembered, this.cache))) {
-      await prepareOuts(this.spec.root, { ...stage, outs: stage.outs.filter((o) => !o.persist) });
       await restoreOuts(this.spec.root, remembered, this.cache);
       this.commitLock(stage.name, remembered);
       return this.restored(stage, check, remembered, seconds());
@@ -309,14 +300,20 @@ function readTags(file: string): Record<string, string> {
 
 /** `{params.yaml: {student: {...}}}` → `{ 'student.temperature': 4, … }` for tracking. */
 function flattenParams(params: Record<string, Record<string, unknown>>): Record<string, unknown> {
-  const flat: Record<string, unknown> = {};
-  const walk = (value: unknown, key: string): void => {
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      for (const [k, v] of Object.entries(value)) walk(v, `${key}.${k}`);
-    } else flat[key] = value;
-  };
-  for (const values of Object.values(params)) for (const [key, value] of Object.entries(values)) walk(value, key);
-  return flat;
+  return Object.assign({}, ...Object.values(params).map(paramLeaves)) as Record<string, unknown>;
+}
+
+/** Tells every observer; a failing observer (tracking) warns and never fails the run. */
+async function notifyObservers(observers: PipelineObserver[], progress: Progress, call: (observer: PipelineObserver) => void | Promise<void>): Promise<void> {
+  await Promise.all(
+    observers.map(async (observer) => {
+      try {
+        await call(observer);
+      } catch (error) {
+        progress.note(`kd-pipeline: warning: tracking: ${(error as Error).message}`);
+      }
+    }),
+  );
 }
 
 /** Runs the pipeline (or the selected part of it) and reports every stage's outcome. */
@@ -338,7 +335,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     const onSignal = (signal: NodeJS.Signals): void => run.interrupt(signal);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    const notifyAll = (call: (o: PipelineObserver) => void | Promise<void>) => Promise.all(observers.map(async (o) => call(o))).catch(() => undefined);
+    const notifyAll = (call: (o: PipelineObserver) => void | Promise<void>) => notifyObservers(observers, progress, call);
     const commit = gitCommit(root);
     try {
       await notifyAll((o) =>
