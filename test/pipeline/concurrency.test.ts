@@ -4,18 +4,24 @@ import { exited, Project, removeProjects, until } from './harness.js';
 
 afterAll(removeProjects);
 
-describe.concurrent('runs in time: run lock, interrupts, parallel stages', () => {
-  it('a second concurrent run fails at once naming the other pid; --wait waits for it', async () => {
-    // The stage holds the run until the test creates release.flag (or its project is deleted, so a
-    // failed test leaves no process behind).
-    const p = new Project({
-      'params.yaml': '',
-      'pipeline.yaml': `stages:
+/**
+ * One stage that holds its run until the test creates release.flag (or its project is deleted,
+ * so a failed test leaves no process behind).
+ */
+function heldProject(): Project {
+  return new Project({
+    'params.yaml': '',
+    'pipeline.yaml': `stages:
   slow:
     cmd: touch started.flag && while [ ! -e release.flag ] && [ -e started.flag ]; do sleep 0.05; done && echo done > slow.txt
     outs: [slow.txt]
 `,
-    });
+  });
+}
+
+describe.concurrent('runs in time: run lock, interrupts, parallel stages', () => {
+  it('a second concurrent run fails at once naming the other pid; --wait waits for it', async () => {
+    const p = heldProject();
     const first = p.spawn(['run']);
     await until(() => p.exists('started.flag'), 'the first run to start its stage');
     const second = await p.kd(['run']);
@@ -35,14 +41,7 @@ describe.concurrent('runs in time: run lock, interrupts, parallel stages', () =>
   });
 
   it('gc does not delete while a run is in progress (it could remove objects not yet in the lock); --dry-run still reports', async () => {
-    const p = new Project({
-      'params.yaml': '',
-      'pipeline.yaml': `stages:
-  slow:
-    cmd: touch started.flag && while [ ! -e release.flag ] && [ -e started.flag ]; do sleep 0.05; done && echo done > slow.txt
-    outs: [slow.txt]
-`,
-    });
+    const p = heldProject();
     const run = p.spawn(['run']);
     await until(() => p.exists('started.flag'), 'the run to start its stage');
     const gc = await p.kd(['gc']);
