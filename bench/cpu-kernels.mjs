@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // npm run bench:cpu-kernels [-- --root . --batches 8 --models teacher-cnn,teacher-bilstm,student --modes stock,fast]
 //
-// Training speed (samples/s of forward + backward + Adam, as in lib/ml/train.ts) of the pipeline's
-// models on the pure-JS `cpu` backend, with tfjs's stock kernels and with lib/ml/cpu-kernels.
+// Training speed (samples/s of forward + backward + Adam, as in lib/ml/train/train.ts) of the pipeline's
+// models on the pure-JS `cpu` backend, with tfjs's stock kernels and with lib/ml/backend/cpu-kernels.
 // Each model × mode runs in its own process so kernel registration and JIT state do not leak
 // between runs. Reads <root>/params.yaml, <root>/artifacts/data/train.jsonl and
 // <root>/artifacts/vocab.json (run the preprocess and build-vocab stages first) and needs
@@ -14,12 +14,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { readSplit, readVocab } from '../dist/lib/ml/dataset.js';
+import { readSplit, readVocab } from '../dist/lib/ml/data/dataset.js';
 import { distillationLoss } from '../dist/lib/ml/distill.js';
-import { buildStudent, buildTeacherMember } from '../dist/lib/ml/models.js';
+import { buildStudent, buildTeacherMember } from '../dist/lib/ml/models/models.js';
 import { loadMlParams } from '../dist/lib/ml/params.js';
-import { encode } from '../dist/lib/ml/text.js';
-import { registerFastCpuKernels } from '../dist/lib/ml/cpu-kernels/index.js';
+import { encode } from '../dist/lib/ml/text/text.js';
+import { registerFastCpuKernels } from '../dist/lib/ml/backend/cpu-kernels/index.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
 // `node --import ./bench/hide-native.mjs …`: makes the packages named in KD_BENCH_HIDE (comma
 // separated, e.g. "@tensorflow/tfjs-node-gpu,@tensorflow/tfjs-node") unresolvable for import(), so
-// lib/ml/backend.ts falls through to the next backend exactly as on a machine without them.
+// lib/ml/backend/backend.ts falls through to the next backend exactly as on a machine without them.
 import { register } from 'node:module';
 
 const hidden = (process.env.KD_BENCH_HIDE ?? '').split(',').filter(Boolean);

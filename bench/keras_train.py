@@ -1,9 +1,9 @@
 """Keras side of bench/train.mjs: the pipeline's default teacher and student, trained like
-lib/ml/train.ts trains them, on the token ids bench/train.mjs encoded.
+lib/ml/train/train.ts trains them, on the token ids bench/train.mjs encoded.
 
 Usage: python bench/keras_train.py CONFIG.json  (written by bench/train.mjs; prints one JSON line)
 
-Mirrors lib/ml/models.ts and lib/ml/train.ts:
+Mirrors lib/ml/models/models.ts and lib/ml/train/train.ts:
 - embedding: RandomUniform(-0.05, 0.05); conv/dense kernels Glorot uniform, zero biases;
 - teacher: Embedding -> [Conv1D(filters, k, 'same', relu) -> GlobalMaxPool] for each k -> concat
   -> Dropout -> Dense(hidden, relu) -> Dense(classes) logits;

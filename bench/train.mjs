@@ -9,7 +9,7 @@
 // Everything comes from params.yaml and the real data: the preprocess and build-vocab stages run
 // in a temporary copy of the project, and the token ids (max_len, vocabulary) are encoded once
 // and handed to every backend and to Keras, so all see exactly the same rows. The tfjs side
-// trains with lib/ml/train.ts's trainModel (the pipeline's loop: seeded shuffle, Adam, warm-up +
+// trains with lib/ml/train/train.ts's trainModel (the pipeline's loop: seeded shuffle, Adam, warm-up +
 // cosine LR, per-epoch train + validation evaluation, best-weights restore); the Keras side
 // (bench/keras_train.py) mirrors it: same architecture and initialisers, data, batch size,
 // optimizer, schedule, epochs, per-epoch train + validation evaluation and best-weights restore.
@@ -52,7 +52,7 @@ const { values: args } = parseArgs({
 });
 
 const NATIVE = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
-/** Backend name → the packages hidden from lib/ml/backend.ts so it loads that one (or falls back). */
+/** Backend name → the packages hidden from lib/ml/backend/backend.ts so it loads that one (or falls back). */
 const TFJS_BACKENDS = {
   'tfjs-node-gpu': { hide: [], package: '@tensorflow/tfjs-node-gpu' },
   'tfjs-node': { hide: ['@tensorflow/tfjs-node-gpu'], package: '@tensorflow/tfjs-node' },
@@ -66,9 +66,9 @@ else await main();
 // Worker: one tfjs backend, every model × seed of the config; prints one JSON line.
 
 async function worker(config) {
-  const { loadTf } = await import('../dist/lib/ml/backend.js');
-  const { buildStudent, buildTeacherMember } = await import('../dist/lib/ml/models.js');
-  const { trainModel } = await import('../dist/lib/ml/train.js');
+  const { loadTf } = await import('../dist/lib/ml/backend/backend.js');
+  const { buildStudent, buildTeacherMember } = await import('../dist/lib/ml/models/models.js');
+  const { trainModel } = await import('../dist/lib/ml/train/train.js');
   const { tf, info } = await loadTf();
   const want = TFJS_BACKENDS[args.worker].package;
   if (info.package !== want) {
@@ -133,10 +133,10 @@ function timeInference(fn, minSeconds) {
 // Orchestrator.
 
 async function main() {
-  if (!existsSync(path.join(root, 'dist/lib/ml/train.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  if (!existsSync(path.join(root, 'dist/lib/ml/train/train.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   const { loadMlParams } = await import('../dist/lib/ml/params.js');
-  const { readLabels, readSplit, readVocab } = await import('../dist/lib/ml/dataset.js');
-  const { encode } = await import('../dist/lib/ml/text.js');
+  const { readLabels, readSplit, readVocab } = await import('../dist/lib/ml/data/dataset.js');
+  const { encode } = await import('../dist/lib/ml/text/text.js');
   const params = loadMlParams(root);
   const work = mkdtempSync(path.join(tmpdir(), 'kd-bench-train-'));
   try {

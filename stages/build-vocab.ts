@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { writeFileAtomic } from '../lib/atomic-write.js';
-import { readSplit } from '../lib/ml/dataset.js';
+import { readSplit } from '../lib/ml/data/dataset.js';
 import { loadMlParams } from '../lib/ml/params.js';
-import { buildVocab } from '../lib/ml/vocab.js';
+import { buildVocab } from '../lib/ml/text/vocab.js';
 
 /** The vocabulary comes from the training split only, so val/test words count as unseen. */
 export async function run(root: string): Promise<void> {

@@ -1,15 +1,15 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { writeDirAtomic } from '../lib/ml/atomic-dir.js';
-import { loadTf } from '../lib/ml/backend.js';
-import { pathSha256, sha256Parts } from '../lib/ml/content-hash.js';
-import { readSplit } from '../lib/ml/dataset.js';
-import { layersFiles, readFloatModel, writeLayersFiles } from '../lib/ml/layers-files.js';
-import { readCardMetrics, renderModelCard, type ModelCardInfo } from '../lib/ml/model-card.js';
-import { loadLayersModel } from '../lib/ml/model-io.js';
+import { writeDirAtomic } from '../lib/atomic-dir.js';
+import { loadTf } from '../lib/ml/backend/backend.js';
+import { pathSha256, sha256Parts } from '../lib/ml/export/content-hash.js';
+import { readSplit } from '../lib/ml/data/dataset.js';
+import { layersFiles, readFloatModel, writeLayersFiles } from '../lib/ml/models/layers-files.js';
+import { readCardMetrics, renderModelCard, type ModelCardInfo } from '../lib/ml/export/model-card.js';
+import { loadLayersModel } from '../lib/ml/models/model-io.js';
 import { loadMlParams } from '../lib/ml/params.js';
-import { loadTestSet, requireInputs } from '../lib/ml/test-set.js';
-import { checkModelIo, scoreVariants } from '../lib/ml/variant-scores.js';
+import { loadTestSet, requireInputs } from '../lib/ml/data/test-set.js';
+import { checkModelIo, scoreVariants } from '../lib/ml/export/variant-scores.js';
 import { reportStageTag } from '../lib/pipeline/stage-tags.js';
 import { loadTrackingConfig } from '../lib/tracking/config.js';
 

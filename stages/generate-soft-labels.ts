@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { reportStageTag } from '../lib/pipeline/stage-tags.js';
-import { augmentAll } from '../lib/ml/augment.js';
-import { loadTf } from '../lib/ml/backend.js';
-import { loadClassifier, modelDirs } from '../lib/ml/model-io.js';
+import { augmentAll } from '../lib/ml/text/augment.js';
+import { loadTf } from '../lib/ml/backend/backend.js';
+import { loadClassifier, modelDirs } from '../lib/ml/models/model-io.js';
 import { loadMlParams } from '../lib/ml/params.js';
-import { SOFT_LABELS_DIR, type TransferRow, writeTransferSet } from '../lib/ml/soft-labels.js';
-import { encodeIds, readTrainingInputs } from '../lib/ml/train-data.js';
+import { SOFT_LABELS_DIR, type TransferRow, writeTransferSet } from '../lib/ml/train/soft-labels.js';
+import { encodeIds, readTrainingInputs } from '../lib/ml/data/train-data.js';
 
 // Rows per teacher forward pass: bounds memory for large transfer sets.
 const BATCH = 256;

@@ -2,12 +2,12 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../lib/atomic-write.js';
 import { KdError } from '../lib/errors.js';
-import { writeDirAtomic } from '../lib/ml/atomic-dir.js';
-import type { Example } from '../lib/ml/dataset.js';
-import { readDataSource, type RawRow } from '../lib/ml/data-source.js';
+import { writeDirAtomic } from '../lib/atomic-dir.js';
+import type { Example } from '../lib/ml/data/dataset.js';
+import { readDataSource, type RawRow } from '../lib/ml/data/data-source.js';
 import { loadMlParams } from '../lib/ml/params.js';
-import { stratifiedSplit } from '../lib/ml/split.js';
-import { tokenize } from '../lib/ml/text.js';
+import { stratifiedSplit } from '../lib/ml/data/split.js';
+import { tokenize } from '../lib/ml/text/text.js';
 
 const SHOWN_LINES = 10;
 

@@ -1,5 +1,5 @@
-import { runHardLabelStage } from '../lib/ml/hard-label-stage.js';
-import { buildStudent } from '../lib/ml/models.js';
+import { runHardLabelStage } from '../lib/ml/train/hard-label-stage.js';
+import { buildStudent } from '../lib/ml/models/models.js';
 
 /** The student's architecture, seed and schedule on the hard labels alone: what distillation is measured against. */
 export async function run(root: string): Promise<void> {

@@ -1,11 +1,11 @@
 import path from 'node:path';
-import { loadTf } from '../lib/ml/backend.js';
+import { loadTf } from '../lib/ml/backend/backend.js';
 import { distillationLoss } from '../lib/ml/distill.js';
-import { buildStudent } from '../lib/ml/models.js';
+import { buildStudent } from '../lib/ml/models/models.js';
 import { loadMlParams } from '../lib/ml/params.js';
-import { readTransferSet, SOFT_LABELS_DIR } from '../lib/ml/soft-labels.js';
-import { DATA_DIR, encodeIds, hardLabelData, modelShape, readTrainingInputs, VOCAB_FILE } from '../lib/ml/train-data.js';
-import { runTrainingStage } from '../lib/ml/train-stage.js';
+import { readTransferSet, SOFT_LABELS_DIR } from '../lib/ml/train/soft-labels.js';
+import { DATA_DIR, encodeIds, hardLabelData, modelShape, readTrainingInputs, VOCAB_FILE } from '../lib/ml/data/train-data.js';
+import { runTrainingStage } from '../lib/ml/train/train-stage.js';
 import { KdError } from '../lib/errors.js';
 
 /**

@@ -1,5 +1,5 @@
-import { runHardLabelStage } from '../lib/ml/hard-label-stage.js';
-import { buildTeacherMember } from '../lib/ml/models.js';
+import { runHardLabelStage } from '../lib/ml/train/hard-label-stage.js';
+import { buildTeacherMember } from '../lib/ml/models/models.js';
 
 /** Trains each `teacher.members` entry on the hard labels (an ensemble = several member-<i>/ dirs). */
 export async function run(root: string): Promise<void> {

@@ -1,5 +1,5 @@
 import type * as tfTypes from '@tensorflow/tfjs';
-import type { Tf } from './backend.js';
+import type { Tf } from './backend/backend.js';
 
 export interface DistillOptions {
   /** Weight of the soft-target term; 1 − alpha weighs the hard-label cross-entropy. */

@@ -1,8 +1,8 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { KdError } from '../errors.js';
-import { loadTf, type Tf } from '../ml/backend.js';
-import { stepDropoutClass } from '../ml/step-dropout.js';
-import { encode, tokenize } from '../ml/text.js';
+import { loadTf, type Tf } from '../ml/backend/backend.js';
+import { stepDropoutClass } from '../ml/models/step-dropout.js';
+import { encode, tokenize } from '../ml/text/text.js';
 import type { ExportBundle } from './export-bundle.js';
 
 export interface ModelIdentity {

@@ -23,7 +23,7 @@ const compiledLib = path.join(root, 'dist', 'lib');
  * shares with the server (so browser and server encode a text identically). Nothing else of the
  * server's code is served.
  */
-const STATIC_PREFIXES = ['serve/web/', 'ml/'];
+const STATIC_PREFIXES = ['serve/web/', 'ml/text/'];
 
 export interface Asset {
   contentType: string;

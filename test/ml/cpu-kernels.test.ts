@@ -1,8 +1,8 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { BACKEND_ENV, loadTf } from '../../lib/ml/backend.js';
-import { FAST_CPU_KERNELS, stockCpuKernel } from '../../lib/ml/cpu-kernels/index.js';
-import { buildTeacherMember } from '../../lib/ml/models.js';
+import { BACKEND_ENV, loadTf } from '../../lib/ml/backend/backend.js';
+import { FAST_CPU_KERNELS, stockCpuKernel } from '../../lib/ml/backend/cpu-kernels/index.js';
+import { buildTeacherMember } from '../../lib/ml/models/models.js';
 
 type Tensor = tfTypes.Tensor;
 type Attrs = Record<string, unknown>;

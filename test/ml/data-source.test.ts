@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readDataSource } from '../../lib/ml/data-source.js';
+import { readDataSource } from '../../lib/ml/data/data-source.js';
 
 const defaults = { format: 'auto' as const, text_column: 'text', label_column: 'label' };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadTf } from '../../lib/ml/backend.js';
+import { loadTf } from '../../lib/ml/backend/backend.js';
 import { distillationLoss } from '../../lib/ml/distill.js';
 
 const { tf } = await loadTf();

@@ -4,12 +4,12 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadTf } from '../../lib/ml/backend.js';
-import { sha256Parts } from '../../lib/ml/content-hash.js';
-import { agreement, argmax, classificationReport, expectedCalibrationError, softmax } from '../../lib/ml/metrics.js';
-import { loadClassifier, loadLayersModel } from '../../lib/ml/model-io.js';
-import { loadTestSet, type TestSet } from '../../lib/ml/test-set.js';
-import { encode, tokenize } from '../../lib/ml/text.js';
+import { loadTf } from '../../lib/ml/backend/backend.js';
+import { sha256Parts } from '../../lib/ml/export/content-hash.js';
+import { agreement, argmax, classificationReport, expectedCalibrationError, softmax } from '../../lib/ml/evaluate/metrics.js';
+import { loadClassifier, loadLayersModel } from '../../lib/ml/models/model-io.js';
+import { loadTestSet, type TestSet } from '../../lib/ml/data/test-set.js';
+import { encode, tokenize } from '../../lib/ml/text/text.js';
 import { parseStageTags } from '../../lib/pipeline/stage-tags.js';
 import { readExport } from '../../lib/serve/export-bundle.js';
 import { LABELS, MAX_LEN, trainedProject } from './trained-project.js';
@@ -75,7 +75,7 @@ describe('evaluate stage', () => {
     expect(metrics['student.distillation_gain']).toBeCloseTo(metrics['student.accuracy']! - metrics['baseline.accuracy']!, 12);
   });
 
-  it('matches lib/ml/metrics on the predictions of the same models', async () => {
+  it('matches lib/ml/evaluate/metrics on the predictions of the same models', async () => {
     const predictions: Record<string, number[]> = {};
     for (const model of ['teacher', 'student', 'baseline']) {
       const classifier = await loadClassifier(path.join(root, 'artifacts', model));

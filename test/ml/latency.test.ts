@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { measureLatency } from '../../lib/ml/latency.js';
+import { measureLatency } from '../../lib/ml/evaluate/latency.js';
 
 function busyWait(ms: number): void {
   const end = performance.now() + ms;

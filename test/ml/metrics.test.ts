@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agreement, classificationReport, confusionMatrix, expectedCalibrationError, percentile, softmax } from '../../lib/ml/metrics.js';
+import { agreement, classificationReport, confusionMatrix, expectedCalibrationError, percentile, softmax } from '../../lib/ml/evaluate/metrics.js';
 
 describe('classification metrics', () => {
   // 3 classes, 8 rows. Confusion (true × pred): [[2,1,0],[0,2,1],[1,0,1]].

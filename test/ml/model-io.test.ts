@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadBackend, loadTf } from '../../lib/ml/backend.js';
-import { loadClassifier, loadLayersModel, saveLayersModel } from '../../lib/ml/model-io.js';
+import { loadBackend, loadTf } from '../../lib/ml/backend/backend.js';
+import { loadClassifier, loadLayersModel, saveLayersModel } from '../../lib/ml/models/model-io.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'kd-model-io-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

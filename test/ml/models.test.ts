@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { loadTf } from '../../lib/ml/backend.js';
-import { loadLayersModel, saveLayersModel } from '../../lib/ml/model-io.js';
-import { buildStudent, buildTeacherMember } from '../../lib/ml/models.js';
+import { loadTf } from '../../lib/ml/backend/backend.js';
+import { loadLayersModel, saveLayersModel } from '../../lib/ml/models/model-io.js';
+import { buildStudent, buildTeacherMember } from '../../lib/ml/models/models.js';
 import { loadMlParams } from '../../lib/ml/params.js';
-import { setDropoutStep, STEP_DROPOUT, stepDropoutClass } from '../../lib/ml/step-dropout.js';
+import { setDropoutStep, STEP_DROPOUT, stepDropoutClass } from '../../lib/ml/models/step-dropout.js';
 
 const { tf } = await loadTf();
 const params = loadMlParams(path.resolve('.'));

@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { loadTf, type Tf } from '../../lib/ml/backend.js';
-import { buildStudent, buildTeacherMember } from '../../lib/ml/models.js';
-import { trainModel } from '../../lib/ml/train.js';
+import { loadTf, type Tf } from '../../lib/ml/backend/backend.js';
+import { buildStudent, buildTeacherMember } from '../../lib/ml/models/models.js';
+import { trainModel } from '../../lib/ml/train/train.js';
 
 // @tensorflow/tfjs-node is not a dependency: `npm run native` (scripts/native.mjs) builds it
 // against the tensorflow-cpu wheel's C library, and .ci/run does so before the tests. Without it
@@ -56,7 +56,7 @@ async function trainOn(tf: Tf, backend: string, kind: 'teacher' | 'student') {
 }
 
 describe.skipIf(missing !== undefined)('native backend (@tensorflow/tfjs-node from `npm run native`)', () => {
-  it('is the backend lib/ml/backend.ts picks', async () => {
+  it('is the backend lib/ml/backend/backend.ts picks', async () => {
     const { tf, info } = await loadTf();
     expect(info).toMatchObject({ backend: 'tensorflow', package: '@tensorflow/tfjs-node' });
     expect(tf.getBackend()).toBe('tensorflow');

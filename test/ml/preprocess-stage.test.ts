@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readLabels, readSplit, readVocab } from '../../lib/ml/dataset.js';
+import { readLabels, readSplit, readVocab } from '../../lib/ml/data/dataset.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(REPO, 'bin/kd-pipeline.js');

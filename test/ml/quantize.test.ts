@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { quantizeWeights, toFloat16Bits } from '../../lib/ml/quantize.js';
+import { quantizeWeights, toFloat16Bits } from '../../lib/ml/export/quantize.js';
 
 describe('toFloat16Bits', () => {
   it('encodes known half-precision values', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { confusionSvg, htmlTable, markdownTable } from '../../lib/ml/report.js';
+import { confusionSvg, htmlTable, markdownTable } from '../../lib/ml/evaluate/report.js';
 
 const models = [
   { name: 'teacher', metrics: { accuracy: 0.875, params: 120000 } },

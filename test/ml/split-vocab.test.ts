@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { stratifiedSplit } from '../../lib/ml/split.js';
-import { buildVocab } from '../../lib/ml/vocab.js';
+import { stratifiedSplit } from '../../lib/ml/data/split.js';
+import { buildVocab } from '../../lib/ml/text/vocab.js';
 
 const items = [...Array.from({ length: 60 }, (_, i) => ({ id: i, label: 'a' })), ...Array.from({ length: 40 }, (_, i) => ({ id: 100 + i, label: 'b' }))];
 const byLabel = (item: { label: string }) => item.label;

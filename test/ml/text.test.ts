@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encode, normalize, tokenize } from '../../lib/ml/text.js';
+import { encode, normalize, tokenize } from '../../lib/ml/text/text.js';
 
 const keep = { lowercase: true, strip_accents: false };
 const fold = { lowercase: true, strip_accents: true };

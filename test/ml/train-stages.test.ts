@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTf } from '../../lib/ml/backend.js';
-import { loadClassifier } from '../../lib/ml/model-io.js';
-import { readTransferSet } from '../../lib/ml/soft-labels.js';
+import { loadTf } from '../../lib/ml/backend/backend.js';
+import { loadClassifier } from '../../lib/ml/models/model-io.js';
+import { readTransferSet } from '../../lib/ml/train/soft-labels.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(REPO, 'bin/kd-pipeline.js');

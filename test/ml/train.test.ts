@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadTf } from '../../lib/ml/backend.js';
-import { buildStudent, buildTeacherMember } from '../../lib/ml/models.js';
-import { learningRate, trainModel, type TrainState } from '../../lib/ml/train.js';
+import { loadTf } from '../../lib/ml/backend/backend.js';
+import { buildStudent, buildTeacherMember } from '../../lib/ml/models/models.js';
+import { learningRate, trainModel, type TrainState } from '../../lib/ml/train/train.js';
 
 const { tf } = await loadTf();
 const p = { epochs: 8, batch_size: 16, learning_rate: 0.05, warmup_epochs: 1, decay: 'cosine' as const, patience: 3 };

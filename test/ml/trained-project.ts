@@ -1,12 +1,12 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Example } from '../../lib/ml/dataset.js';
-import { loadTf } from '../../lib/ml/backend.js';
-import { saveLayersModel } from '../../lib/ml/model-io.js';
-import { buildStudent, buildTeacherMember } from '../../lib/ml/models.js';
+import type { Example } from '../../lib/ml/data/dataset.js';
+import { loadTf } from '../../lib/ml/backend/backend.js';
+import { saveLayersModel } from '../../lib/ml/models/model-io.js';
+import { buildStudent, buildTeacherMember } from '../../lib/ml/models/models.js';
 import { loadMlParams } from '../../lib/ml/params.js';
-import { buildVocab } from '../../lib/ml/vocab.js';
+import { buildVocab } from '../../lib/ml/text/vocab.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 export const MAX_LEN = 6;

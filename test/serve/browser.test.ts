@@ -14,7 +14,7 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  for (const file of ['dist/lib/serve/web/app.js', 'dist/lib/ml/text.js']) {
+  for (const file of ['dist/lib/serve/web/app.js', 'dist/lib/ml/text/text.js']) {
     if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
   }
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (scripts/test-env.mjs does it for npm test)`);

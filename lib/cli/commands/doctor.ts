@@ -7,7 +7,7 @@ export function register(program: Command): void {
     .option('--json', 'print the findings as one JSON document on stdout')
     .action(async (options: { json?: boolean }) => {
       const { probeTracking } = await import('../../tracking/probe.js');
-      const { loadTf } = await import('../../ml/backend.js');
+      const { loadTf } = await import('../../ml/backend/backend.js');
       // The same loader the stages use, so doctor reports exactly the backend training gets.
       const [{ tf, info }, tracking] = await Promise.all([loadTf(), probeTracking(process.cwd())]);
       const report = { node: process.versions.node, tfjs: tf.version.tfjs, backend: info.backend, attempts: info.attempts, ...(info.kernels ? { kernels: info.kernels } : {}), tracking };

@@ -2,7 +2,7 @@
 // predicts either through POST /predict or with the exported model loaded into tfjs in the page,
 // using the same compiled tokeniser as the server, so both give the same answer.
 import type * as TF from '@tensorflow/tfjs';
-import { encode, tokenize } from '../../ml/text.js';
+import { encode, tokenize } from '../../ml/text/text.js';
 
 declare const tf: typeof TF; // the global of /vendor/tf.min.js
 

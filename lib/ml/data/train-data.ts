@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { KdError } from '../errors.js';
-import type { Tf } from './backend.js';
+import { KdError } from '../../errors.js';
+import type { Tf } from '../backend/backend.js';
 import { type Example, readLabels, readSplit, readVocab } from './dataset.js';
-import { encode } from './text.js';
-import type { LossFn, TrainData } from './train.js';
+import { encode } from '../text/text.js';
+import type { LossFn, TrainData } from '../train/train.js';
 
 /** What every training stage reads from preprocess and build-vocab. */
 export interface TrainingInputs {

@@ -1,8 +1,8 @@
 import type * as tfTypes from '@tensorflow/tfjs';
-import { loadTf, type Tf } from './backend.js';
-import type { ModelShape } from './models.js';
-import { loadMlParams, type MlParams } from './params.js';
-import { crossEntropyLoss, DATA_DIR, hardLabelData, modelShape, readTrainingInputs, VOCAB_FILE } from './train-data.js';
+import { loadTf, type Tf } from '../backend/backend.js';
+import type { ModelShape } from '../models/models.js';
+import { loadMlParams, type MlParams } from '../params.js';
+import { crossEntropyLoss, DATA_DIR, hardLabelData, modelShape, readTrainingInputs, VOCAB_FILE } from '../data/train-data.js';
 import { runTrainingStage } from './train-stage.js';
 
 export interface HardLabelStage {

@@ -1,5 +1,5 @@
 import type * as TfNamespace from '@tensorflow/tfjs';
-import { KdError } from '../errors.js';
+import { KdError } from '../../errors.js';
 import { registerFastCpuKernels } from './cpu-kernels/index.js';
 
 export type Tf = typeof TfNamespace;
@@ -16,7 +16,7 @@ export interface BackendInfo {
   /** The package whose `tf` namespace is in use. */
   package: string;
   attempts: BackendAttempt[];
-  /** 'kd-fast-cpu' when lib/ml/cpu-kernels replaced stock kernels of the pure-JS cpu backend. */
+  /** 'kd-fast-cpu' when lib/ml/backend/cpu-kernels replaced stock kernels of the pure-JS cpu backend. */
   kernels?: string;
 }
 

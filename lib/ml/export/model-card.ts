@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { KdError } from '../errors.js';
-import { parseOrThrow } from '../validation.js';
+import { KdError } from '../../errors.js';
+import { parseOrThrow } from '../../validation.js';
 import type { VariantScore } from './variant-scores.js';
 
 /** The keys of artifacts/metrics.json (written by the evaluate stage) that the export carries. */

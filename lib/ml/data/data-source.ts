@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { KdError } from '../errors.js';
+import { KdError } from '../../errors.js';
 
 /** One labelled row of the user's data set, with the line it starts on (1-based) for messages. */
 export interface RawRow {

@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { KdError } from '../errors.js';
-import { parseOrThrow } from '../validation.js';
-import { writeDirAtomic } from './atomic-dir.js';
+import { KdError } from '../../errors.js';
+import { parseOrThrow } from '../../validation.js';
+import { writeDirAtomic } from '../../atomic-dir.js';
 
 /** generate-soft-labels' output, relative to the project root. */
 export const SOFT_LABELS_DIR = 'artifacts/soft-labels';

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { KdError } from '../errors.js';
+import { KdError } from '../../errors.js';
 import { readLabels, readSplit, readVocab } from './dataset.js';
-import { encode } from './text.js';
+import { encode } from '../text/text.js';
 
 /** The held-out test split, encoded once for every model that is scored on it. */
 export interface TestSet {

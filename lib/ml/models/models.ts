@@ -1,6 +1,6 @@
 import type * as tfTypes from '@tensorflow/tfjs';
-import type { Tf } from './backend.js';
-import type { MlParams } from './params.js';
+import type { Tf } from '../backend/backend.js';
+import type { MlParams } from '../params.js';
 import { stepDropoutClass } from './step-dropout.js';
 
 /** Sizes every model needs besides its own params section. */

@@ -1,9 +1,9 @@
-import type { Tf } from './backend.js';
+import type { Tf } from '../backend/backend.js';
 import { predictProbabilities, timeInference, type LogitsFn } from './inference.js';
 import type { LatencyResult } from './latency.js';
 import { agreement, argmax, classificationReport, expectedCalibrationError, type ClassificationReport } from './metrics.js';
-import type { Classifier } from './model-io.js';
-import type { TestSet } from './test-set.js';
+import type { Classifier } from '../models/model-io.js';
+import type { TestSet } from '../data/test-set.js';
 
 /** The models the evaluate stage compares, in report column order. */
 export const EVALUATED_MODELS = ['teacher', 'student', 'baseline'] as const;

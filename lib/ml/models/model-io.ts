@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { KdError } from '../errors.js';
-import { writeDirAtomic } from './atomic-dir.js';
-import { loadTf } from './backend.js';
+import { KdError } from '../../errors.js';
+import { writeDirAtomic } from '../../atomic-dir.js';
+import { loadTf } from '../backend/backend.js';
 import { stepDropoutClass } from './step-dropout.js';
 
 export const MODEL_JSON = 'model.json';

@@ -1,5 +1,5 @@
 import type * as tfTypes from '@tensorflow/tfjs';
-import type { Tf } from './backend.js';
+import type { Tf } from '../backend/backend.js';
 
 /** Registered class name; it appears in the model.json of every model built with dropout. */
 export const STEP_DROPOUT = 'StepDropout';

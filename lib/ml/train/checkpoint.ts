@@ -3,10 +3,10 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import path from 'node:path';
 import objectHash from 'object-hash';
 import { z } from 'zod';
-import { parseOrThrow } from '../validation.js';
-import { writeDirAtomic } from './atomic-dir.js';
-import type { Tf } from './backend.js';
-import { MEMBER_PREFIX } from './model-io.js';
+import { parseOrThrow } from '../../validation.js';
+import { writeDirAtomic } from '../../atomic-dir.js';
+import type { Tf } from '../backend/backend.js';
+import { MEMBER_PREFIX } from '../models/model-io.js';
 import type { TrainState } from './train.js';
 
 const STATE_JSON = 'state.json';

@@ -1,7 +1,7 @@
 import type * as tfTypes from '@tensorflow/tfjs';
-import type { Tf } from './backend.js';
-import type { TrainParams } from './params.js';
-import { setDropoutStep } from './step-dropout.js';
+import type { Tf } from '../backend/backend.js';
+import type { TrainParams } from '../params.js';
+import { setDropoutStep } from '../models/step-dropout.js';
 
 export interface HistoryRow {
   epoch: number;

@@ -1,10 +1,10 @@
 import type * as tfTypes from '@tensorflow/tfjs';
-import { KdError } from '../errors.js';
-import type { Tf } from './backend.js';
-import { predictProbabilities } from './inference.js';
-import { agreement, argmax, classificationReport } from './metrics.js';
-import { loadLayersModel } from './model-io.js';
-import type { TestSet } from './test-set.js';
+import { KdError } from '../../errors.js';
+import type { Tf } from '../backend/backend.js';
+import { predictProbabilities } from '../evaluate/inference.js';
+import { agreement, argmax, classificationReport } from '../evaluate/metrics.js';
+import { loadLayersModel } from '../models/model-io.js';
+import type { TestSet } from '../data/test-set.js';
 
 export interface VariantScore {
   /** model.json + weights on disk. */

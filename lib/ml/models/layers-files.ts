@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { KdError } from '../errors.js';
-import { parseOrThrow } from '../validation.js';
+import { KdError } from '../../errors.js';
+import { parseOrThrow } from '../../validation.js';
 import { MODEL_JSON } from './model-io.js';
-import { quantizeWeights, type QuantizeDtype, type WeightSpec } from './quantize.js';
+import { quantizeWeights, type QuantizeDtype, type WeightSpec } from '../export/quantize.js';
 
 /** The single weight file of an exported model. A bare name: the export reader refuses `./` or `../` paths. */
 export const EXPORT_WEIGHTS = 'weights.bin';

@@ -1,13 +1,13 @@
 import path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { writeJsonAtomic } from '../atomic-write.js';
-import { KdError } from '../errors.js';
-import { reportStageTag } from '../pipeline/stage-tags.js';
-import { writeDirAtomic } from './atomic-dir.js';
-import type { BackendInfo, Tf } from './backend.js';
+import { writeJsonAtomic } from '../../atomic-write.js';
+import { KdError } from '../../errors.js';
+import { reportStageTag } from '../../pipeline/stage-tags.js';
+import { writeDirAtomic } from '../../atomic-dir.js';
+import type { BackendInfo, Tf } from '../backend/backend.js';
 import { CheckpointDir, trainingFingerprint } from './checkpoint.js';
-import { MEMBER_PREFIX, saveLayersModel } from './model-io.js';
-import type { TrainParams } from './params.js';
+import { MEMBER_PREFIX, saveLayersModel } from '../models/model-io.js';
+import type { TrainParams } from '../params.js';
 import { type HistoryRow, type LossFn, scoreLogits, type TrainData, trainModel } from './train.js';
 
 /**

@@ -1,8 +1,8 @@
 import type * as tfTypes from '@tensorflow/tfjs';
-import type { Tf } from './backend.js';
+import type { Tf } from '../backend/backend.js';
 import { measureLatency, type LatencyResult } from './latency.js';
 import { softmax } from './metrics.js';
-import type { TestSet } from './test-set.js';
+import type { TestSet } from '../data/test-set.js';
 
 /** Token ids [batch, maxLen] → logits [batch, classes]; a classifier, an ensemble or a bare layers model. */
 export type LogitsFn = (ids: tfTypes.Tensor2D) => tfTypes.Tensor2D;

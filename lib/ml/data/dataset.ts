@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { KdError } from '../errors.js';
-import { parseOrThrow } from '../validation.js';
-import { PAD, PAD_ID, UNK, UNK_ID } from './text.js';
+import { KdError } from '../../errors.js';
+import { parseOrThrow } from '../../validation.js';
+import { PAD, PAD_ID, UNK, UNK_ID } from '../text/text.js';
 
 /** One row of artifacts/data/{train,val,test}.jsonl, as preprocess writes it. */
 export const exampleSchema = z.strictObject({
