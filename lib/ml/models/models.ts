@@ -51,6 +51,13 @@ export function buildTeacherMember(tf: Tf, kind: 'cnn' | 'bilstm', p: MlParams['
   return tf.model({ inputs: input, outputs: head(tf, features, shape, p.hidden, p.dropout), name: `teacher_${kind}` });
 }
 
+/** A classifier on fixed-size feature vectors (a frozen encoder's sentence embeddings): logistic regression, or one hidden ReLU layer. */
+export function buildEmbeddingHead(tf: Tf, p: { type: 'logistic' | 'hidden'; hidden: number; dropout: number }, dim: number, numClasses: number, seed: number): tfTypes.LayersModel {
+  const input = tf.input({ shape: [dim], dtype: 'float32' });
+  const logits = head(tf, input, { vocabSize: 0, maxLen: dim, numClasses, seed }, p.type === 'hidden' ? p.hidden : 0, p.dropout);
+  return tf.model({ inputs: input, outputs: logits, name: `teacher_head_${p.type}` });
+}
+
 /** The student: embedding + mean‖max pooling + dense ('pool'), or a single narrow CNN ('cnn'). */
 export function buildStudent(tf: Tf, p: MlParams['student']['model'], shape: ModelShape): tfTypes.LayersModel {
   const input = tf.input({ shape: [shape.maxLen], dtype: 'int32' });
