@@ -35,7 +35,7 @@ function modelFiles(p: TransformerParams): string[] {
 /** Copies the encoder files of a local folder (an ONNX file's external data too, when there is one). */
 function copyLocal(source: string, p: TransformerParams, into: string): void {
   if (!existsSync(source) || !statSync(source).isDirectory()) {
-    throw new KdError(`params.yaml: teacher.transformer.model: ${source}: no such folder (a folder in the Hugging Face layout: tokenizer.json, config.json, ${onnxFileFor(p.dtype)})`);
+    throw new KdError(`params.yaml: teacher.transformer.model: ${source}: no such folder (a folder in the Hugging Face layout: tokenizer.json, tokenizer_config.json, config.json, ${onnxFileFor(p.dtype)})`);
   }
   const missing = missingEncoderFiles(source, p.dtype);
   if (missing.length > 0) {

@@ -31,10 +31,10 @@ export function onnxFileFor(dtype: EncoderDtype): string {
   return `onnx/model${DTYPE_SUFFIX[dtype]}.onnx`;
 }
 
-/** The files an encoder folder must have (tokenizer and config), besides the ONNX file. */
-export const REQUIRED_FILES = ['tokenizer.json', 'config.json'] as const;
-/** Copied when present: they refine the tokenizer (special tokens, lowercasing, max length). */
-export const OPTIONAL_FILES = ['tokenizer_config.json', 'special_tokens_map.json'] as const;
+/** The files an encoder folder must have besides the ONNX file: the tokenizer, its settings (transformers.js needs both) and the model config. */
+export const REQUIRED_FILES = ['tokenizer.json', 'tokenizer_config.json', 'config.json'] as const;
+/** Copied when present. */
+export const OPTIONAL_FILES = ['special_tokens_map.json'] as const;
 
 const fileSchema = z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().nonnegative() });
 const infoSchema = z.strictObject({

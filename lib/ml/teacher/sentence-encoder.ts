@@ -49,14 +49,15 @@ export class SentenceEncoder {
     readonly id2label: Record<number, string>,
   ) {}
 
-  static async load(dir: string, info: EncoderInfo, p: TransformerParams, output: EncoderOutput): Promise<SentenceEncoder> {
+  /** `shownAs` names the ONNX file in errors (the folder being filled is a temp folder). */
+  static async load(dir: string, info: EncoderInfo, p: TransformerParams, output: EncoderOutput, shownAs = path.join(dir, info.onnx)): Promise<SentenceEncoder> {
     const { AutoTokenizer, AutoModel, AutoModelForSequenceClassification } = await loadTransformers();
-    const where = path.join(dir, info.onnx);
+    const where = shownAs;
     let tokenizer: Tokenizer;
     try {
       tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
     } catch (error) {
-      throw new KdError(`${path.join(dir, 'tokenizer.json')}: transformers.js cannot read the tokenizer (${(error as Error).message})`);
+      throw new KdError(`${path.join(path.dirname(path.dirname(where)), 'tokenizer.json')}: transformers.js cannot read the tokenizer (${(error as Error).message})`);
     }
     const threads = p.threads > 0 ? p.threads : cpus().length;
     const Loader = output === 'logits' ? AutoModelForSequenceClassification : AutoModel;
@@ -92,7 +93,7 @@ export class SentenceEncoder {
     const config = model.config as unknown as { hidden_size?: number; id2label?: Record<number, string> };
     const id2label = config.id2label ?? {};
     const dim = output === 'logits' ? Object.keys(id2label).length : (config.hidden_size ?? 0);
-    return new SentenceEncoder(tokenizer, model, p, info, provider, output, dim, countOnnxParams(where), id2label);
+    return new SentenceEncoder(tokenizer, model, p, info, provider, output, dim, countOnnxParams(path.join(dir, info.onnx)), id2label);
   }
 
   /** The tokenizer's mask token ([MASK], <mask>, …): what a masked word becomes in augmented text the encoder reads. */

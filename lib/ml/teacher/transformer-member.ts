@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { KdError } from '../../errors.js';
@@ -95,6 +95,7 @@ export async function transformerMember(tf: Tf, root: string, params: MlParams, 
 }
 
 function writeMemberJson(dir: string, info: TransformerMemberInfo): void {
+  mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, TRANSFORMER_JSON), `${JSON.stringify(info, null, 2)}\n`);
 }
 
