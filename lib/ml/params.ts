@@ -101,6 +101,11 @@ export const mlParamsSchema = z.object({
       arch: z.enum(['pool', 'cnn']),
       embedding_dim: z.number().int().positive(),
       hidden: z.number().int().nonnegative(),
+      /** cnn: filters per kernel width (0 = embedding_dim) and the widths. Cheap: the embedding table holds nearly all the parameters. */
+      filters: z.number().int().nonnegative().default(0),
+      kernel_sizes: z.array(z.number().int().positive()).min(1).default([3]),
+      /** random, or teacher: the embedding table starts from the teacher encoder's vectors of the words (PCA to embedding_dim). */
+      init: z.enum(['random', 'teacher']).default('random'),
     }),
     train: trainSchema,
     temperature: z.number().positive(),

@@ -13,9 +13,9 @@ export interface ModelShape {
 
 type SymbolicTensor = tfTypes.SymbolicTensor;
 
-function embed(tf: Tf, input: SymbolicTensor, shape: ModelShape, dim: number): SymbolicTensor {
+function embed(tf: Tf, input: SymbolicTensor, shape: ModelShape, dim: number, name?: string): SymbolicTensor {
   return tf.layers
-    .embedding({ inputDim: shape.vocabSize, outputDim: dim, embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: shape.seed }) })
+    .embedding({ inputDim: shape.vocabSize, outputDim: dim, embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: shape.seed }), ...(name ? { name } : {}) })
     .apply(input) as SymbolicTensor;
 }
 
@@ -58,13 +58,13 @@ export function buildEmbeddingHead(tf: Tf, p: { type: 'logistic' | 'hidden'; hid
   return tf.model({ inputs: input, outputs: logits, name: `teacher_head_${p.type}` });
 }
 
-/** The student: embedding + mean‖max pooling + dense ('pool'), or a single narrow CNN ('cnn'). */
+/** The student: embedding + mean‖max pooling + dense ('pool'), or a narrow CNN of `kernel_sizes` widths ('cnn'). */
 export function buildStudent(tf: Tf, p: MlParams['student']['model'], shape: ModelShape): tfTypes.LayersModel {
   const input = tf.input({ shape: [shape.maxLen], dtype: 'int32' });
-  const x = embed(tf, input, shape, p.embedding_dim);
+  const x = embed(tf, input, shape, p.embedding_dim, 'student_embedding');
   const features =
     p.arch === 'pool'
       ? (tf.layers.concatenate().apply([tf.layers.globalAveragePooling1d().apply(x), tf.layers.globalMaxPooling1d().apply(x)] as SymbolicTensor[]) as SymbolicTensor)
-      : convFeatures(tf, x, p.embedding_dim, [3], shape.seed);
+      : convFeatures(tf, x, p.filters || p.embedding_dim, p.kernel_sizes, shape.seed);
   return tf.model({ inputs: input, outputs: head(tf, features, shape, p.hidden, 0), name: `student_${p.arch}` });
 }
