@@ -6,8 +6,6 @@ import { loadMlParams } from '../lib/ml/params.js';
 import { readTransferSet, SOFT_LABELS_DIR } from '../lib/ml/train/soft-labels.js';
 import { DATA_DIR, encodeIds, hardLabelData, modelShape, readTrainingInputs, VOCAB_FILE } from '../lib/ml/data/train-data.js';
 import { runTrainingStage } from '../lib/ml/train/train-stage.js';
-import { teacherWordEmbeddings } from '../lib/ml/teacher/word-vectors.js';
-import { ENCODER_DIR } from '../lib/ml/teacher/encoder-folder.js';
 import { KdError } from '../lib/errors.js';
 
 /**
@@ -26,18 +24,13 @@ export async function run(root: string): Promise<void> {
   const maxLen = params.text.max_len;
   const shape = modelShape(inputs, maxLen);
   const { temperature, alpha, loss } = params.student;
-  const initial = params.student.model.init === 'teacher' ? await teacherWordEmbeddings(tf, root, params, inputs.vocab, params.student.model.embedding_dim) : undefined;
   await runTrainingStage(tf, info, {
     name: 'student',
     root,
     members: [
       {
         kind: params.student.model.arch,
-        build: (seed: number) => {
-          const model = buildStudent(tf, params.student.model, { ...shape, seed });
-          if (initial) model.getLayer('student_embedding').setWeights([initial]);
-          return model;
-        },
+        build: (seed: number) => buildStudent(tf, params.student.model, { ...shape, seed }),
         train: {
       ids: encodeIds(tf, rows.map((row) => row.tokens), inputs.vocab, maxLen),
       // Unlabelled rows get a placeholder class 0 that `labelled` = 0 masks out of every hard-label term.
@@ -54,6 +47,6 @@ export async function run(root: string): Promise<void> {
     trainParams: params.student.train,
     loss: (logits, batch) => distillationLoss(tf, logits, batch.teacherLogits!, batch.labels, { temperature, alpha, loss }, batch.labelled),
     seed: params.seed,
-    fingerprint: { params: { seed: params.seed, max_len: maxLen, student: params.student }, inputs: [DATA_DIR, VOCAB_FILE, SOFT_LABELS_DIR, ...(initial ? [ENCODER_DIR] : [])] },
+    fingerprint: { params: { seed: params.seed, max_len: maxLen, student: params.student }, inputs: [DATA_DIR, VOCAB_FILE, SOFT_LABELS_DIR] },
   });
 }

@@ -104,8 +104,6 @@ export const mlParamsSchema = z.object({
       /** cnn: filters per kernel width (0 = embedding_dim) and the widths. Cheap: the embedding table holds nearly all the parameters. */
       filters: z.number().int().nonnegative().default(0),
       kernel_sizes: z.array(z.number().int().positive()).min(1).default([3]),
-      /** random, or teacher: the embedding table starts from the teacher encoder's vectors of the words (PCA to embedding_dim). */
-      init: z.enum(['random', 'teacher']).default('random'),
     }),
     train: trainSchema,
     temperature: z.number().positive(),

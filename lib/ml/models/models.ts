@@ -13,9 +13,9 @@ export interface ModelShape {
 
 type SymbolicTensor = tfTypes.SymbolicTensor;
 
-function embed(tf: Tf, input: SymbolicTensor, shape: ModelShape, dim: number, name?: string): SymbolicTensor {
+function embed(tf: Tf, input: SymbolicTensor, shape: ModelShape, dim: number): SymbolicTensor {
   return tf.layers
-    .embedding({ inputDim: shape.vocabSize, outputDim: dim, embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: shape.seed }), ...(name ? { name } : {}) })
+    .embedding({ inputDim: shape.vocabSize, outputDim: dim, embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: shape.seed }) })
     .apply(input) as SymbolicTensor;
 }
 
@@ -61,7 +61,7 @@ export function buildEmbeddingHead(tf: Tf, p: { type: 'logistic' | 'hidden'; hid
 /** The student: embedding + mean‖max pooling + dense ('pool'), or a narrow CNN of `kernel_sizes` widths ('cnn'). */
 export function buildStudent(tf: Tf, p: MlParams['student']['model'], shape: ModelShape): tfTypes.LayersModel {
   const input = tf.input({ shape: [shape.maxLen], dtype: 'int32' });
-  const x = embed(tf, input, shape, p.embedding_dim, 'student_embedding');
+  const x = embed(tf, input, shape, p.embedding_dim);
   const features =
     p.arch === 'pool'
       ? (tf.layers.concatenate().apply([tf.layers.globalAveragePooling1d().apply(x), tf.layers.globalMaxPooling1d().apply(x)] as SymbolicTensor[]) as SymbolicTensor)
