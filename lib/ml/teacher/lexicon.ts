@@ -16,8 +16,9 @@ const CONTINUATION = /^##/;
  * Whole words of a Hugging Face tokenizer's vocabulary, in id order (roughly by frequency for
  * BPE and Unigram vocabularies), as the student's tokens: WordPiece pieces that do not continue a
  * word (`##…`), Unigram (`▁word`) and byte-level BPE (`Ġword`) pieces that start one. A piece is
- * kept when the student's tokeniser reads it as exactly one token of letters (a special token,
- * punctuation or a fragment such as `ing` of a BPE vocabulary without markers are not).
+ * kept when the student's tokeniser reads it as exactly one token of at least two characters with a
+ * letter (a special token, punctuation, a single character or a fragment such as `ing` of a BPE
+ * vocabulary without markers are not).
  * Any language: the tokens come out as `tokenize` makes them.
  */
 export function encoderWords(encoderDir: string, text: TextOptions, limit: number): string[] {
@@ -41,8 +42,10 @@ export function encoderWords(encoderDir: string, text: TextOptions, limit: numbe
     const tokens = tokenize(piece.replace(WORD_START, ''), text);
     const word = tokens[0];
     if (tokens.length !== 1 || !word || !/\p{L}/u.test(word) || seen.has(word)) continue;
-    // One letter is a word only in scripts written without spaces (好, 猫); elsewhere it is noise.
-    if ([...word].length < 2 && !/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u.test(word)) continue;
+    // Single characters are skipped: a WordPiece vocabulary lists thousands of them (every script's
+    // letters, a fallback for unknown words) ahead of its words; a Chinese student still has the
+    // ones its training data uses.
+    if ([...word].length < 2) continue;
     seen.add(word);
     out.push(word);
   }
