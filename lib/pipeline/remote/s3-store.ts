@@ -67,6 +67,9 @@ export class S3Store implements ObjectStore {
   ) {}
 
   static async open(location: S3Location, options: { pathStyle: boolean; jobs: number }): Promise<S3Store> {
+    // kd-pipeline supports Node 20 with the SDK version in package-lock.json: the SDK's notice that
+    // its future versions will need Node 22 tells our users nothing they can act on.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     // A first client only reads the configured endpoint and region (env, then config files).
     const probe = new S3Client({});
     const configured = await probe.config.serviceConfiguredEndpoint?.();
