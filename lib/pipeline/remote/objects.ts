@@ -17,6 +17,10 @@ export function hashedOuts(entry: LockedStage): OutRef[] {
   return entry.outs.flatMap((out) => ('hash' in out ? [{ hash: out.hash, size: out.size }] : []));
 }
 
+function distinct(outs: OutRef[]): OutRef[] {
+  return [...new Map(outs.map((out) => [out.hash, out])).values()];
+}
+
 /**
  * Moves outs and run-cache entries between the local cache (`.kd/`) and a remote, in an order
  * that keeps every store consistent: a directory's files before its manifest, and a run-cache
@@ -38,7 +42,8 @@ export class RemoteObjects {
   }
 
   /** Downloads what the local cache lacks of `outs`: manifests first (they name the files), each verified. */
-  async fetchOuts(outs: OutRef[]): Promise<TransferResult> {
+  async fetchOuts(all: OutRef[]): Promise<TransferResult> {
+    const outs = distinct(all);
     const dirs = outs.filter((out) => isDirHash(out.hash));
     const result = await this.move(this.remote, this.local.store, dirs.map((out) => ({ key: objectKey(out.hash), size: 0 })), true);
     const files: TransferItem[] = outs.filter((out) => !isDirHash(out.hash)).map((out) => ({ key: objectKey(out.hash), size: out.size }));
@@ -49,7 +54,8 @@ export class RemoteObjects {
   }
 
   /** Uploads what the remote lacks of `outs`; a manifest only once all of its files are there. */
-  async sendOuts(outs: OutRef[]): Promise<TransferResult> {
+  async sendOuts(all: OutRef[]): Promise<TransferResult> {
+    const outs = distinct(all);
     const files: TransferItem[] = outs.filter((out) => !isDirHash(out.hash)).map((out) => ({ key: objectKey(out.hash), size: out.size }));
     const manifests = new Map<string, string[]>();
     const result = emptyResult();

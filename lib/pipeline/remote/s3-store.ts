@@ -20,6 +20,14 @@ import { ObjectMissingError, RemoteError, TransientError, type ObjectStore } fro
 /** One PUT carries at most 5 GiB; bigger objects go up in parts (each verified by its Content-MD5). */
 const MULTIPART_ABOVE = 4 * 1024 ** 3;
 const PART_BYTES = 64 * 1024 ** 2;
+
+export interface S3Options {
+  pathStyle: boolean;
+  jobs: number;
+  /** Objects larger than this go up as multipart uploads of `partBytes` parts (S3's minimum part is 5 MiB). */
+  multipartAbove?: number;
+  partBytes?: number;
+}
 /** Up to this many keys are checked with one HEAD each; more, by listing their shards. */
 const HEAD_AT_MOST = 64;
 
@@ -63,10 +71,10 @@ export class S3Store implements ObjectStore {
     private readonly client: S3Client,
     private readonly location: S3Location,
     private readonly endpoint: string,
-    private readonly jobs: number,
+    private readonly options: Required<S3Options>,
   ) {}
 
-  static async open(location: S3Location, options: { pathStyle: boolean; jobs: number }): Promise<S3Store> {
+  static async open(location: S3Location, options: S3Options): Promise<S3Store> {
     // kd-pipeline supports Node 20 with the SDK version in package-lock.json: the SDK's notice that
     // its future versions will need Node 22 tells our users nothing they can act on.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -87,7 +95,8 @@ export class S3Store implements ObjectStore {
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: { connectionTimeout: 10_000, requestTimeout: 300_000, httpAgent: { keepAlive: true, maxSockets: options.jobs + 4 }, httpsAgent: { keepAlive: true, maxSockets: options.jobs + 4 } },
     };
-    return new S3Store(new S3Client(config), location, configured ?? `AWS S3 (${config.region as string})`, options.jobs);
+    const settings = { multipartAbove: MULTIPART_ABOVE, partBytes: PART_BYTES, ...options };
+    return new S3Store(new S3Client(config), location, configured ?? `AWS S3 (${config.region as string})`, settings);
   }
 
   get url(): string {
@@ -134,7 +143,7 @@ export class S3Store implements ObjectStore {
 
   async has(keys: string[]): Promise<Set<string>> {
     if (keys.length <= HEAD_AT_MOST) {
-      const present = await mapLimit(keys, this.jobs, async (key) => {
+      const present = await mapLimit(keys, this.options.jobs, async (key) => {
         try {
           await this.client.send(new HeadObjectCommand({ Bucket: this.location.bucket, Key: this.keyOf(key) }));
           return true;
@@ -147,7 +156,7 @@ export class S3Store implements ObjectStore {
     }
     // Many keys: list only the shards (`cache/ab/`) they fall in, in parallel.
     const shards = [...new Set(keys.map((key) => key.slice(0, key.lastIndexOf('/') + 1)))];
-    const listed = await mapLimit(shards, this.jobs, (shard) => this.list(shard));
+    const listed = await mapLimit(shards, this.options.jobs, (shard) => this.list(shard));
     const all = new Set(listed.flatMap((map) => [...map.keys()]));
     return new Set(keys.filter((key) => all.has(key)));
   }
@@ -177,7 +186,7 @@ export class S3Store implements ObjectStore {
   }
 
   async put(key: string, body: () => Promise<Readable | Buffer>, size: number, md5?: string): Promise<void> {
-    if (size > MULTIPART_ABOVE) return this.putInParts(key, await body());
+    if (size > this.options.multipartAbove) return this.putInParts(key, await body());
     const content = await body();
     await this.send(
       () =>
@@ -201,7 +210,7 @@ export class S3Store implements ObjectStore {
     const { UploadId } = await this.send(() => this.client.send(new CreateMultipartUploadCommand(target)), key);
     const parts: { ETag: string; PartNumber: number }[] = [];
     try {
-      for await (const part of chunks(content, PART_BYTES)) {
+      for await (const part of chunks(content, this.options.partBytes)) {
         const PartNumber = parts.length + 1;
         const ContentMD5 = createHash('md5').update(part).digest('base64');
         const answer = await this.send(() => this.client.send(new UploadPartCommand({ ...target, UploadId, PartNumber, Body: part, ContentMD5 })), key);

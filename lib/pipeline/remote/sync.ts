@@ -83,7 +83,8 @@ function ofStages(entries: Map<string, LockedStage>, stages: StageSpec[]): [stri
 function summary(result: TransferResult): { moved: number; skipped: number; bytes: number; failed: FailedObject[] } {
   const moved = new Set(result.moved);
   const skipped = new Set(result.skipped.filter((key) => !moved.has(key)));
-  return { moved: moved.size, skipped: skipped.size, bytes: result.bytes, failed: result.failed };
+  const failed = [...new Map(result.failed.map((f) => [f.key, f])).values()];
+  return { moved: moved.size, skipped: skipped.size, bytes: result.bytes, failed };
 }
 
 /** `kd-pipeline push`: the objects the lock names for the stages, then their run-cache entries with their objects. */
@@ -93,17 +94,15 @@ export async function push(options: SyncOptions): Promise<PushReport> {
   const progress = new TransferProgress(`↑ push to ${remote.name}`);
   try {
     const objects = new RemoteObjects(selection.cache, store, { jobs: options.jobs, progress });
-    const result = await objects.sendOuts(selection.lockEntries.flatMap(hashedOuts));
+    // A run-cache entry whose objects were collected away locally could never restore: not worth pushing.
+    const runs: [string, LockedStage][] = [];
     if (options.runCache) {
-      // An entry whose objects were collected away locally could never restore: not worth pushing.
-      const runs: [string, LockedStage][] = [];
       for (const run of ofStages(selection.runCache.entries(), selection.stages)) if (await cachedOutsAvailable(run[1], selection.cache)) runs.push(run);
-      const sent = await objects.sendOuts(runs.flatMap(([, entry]) => hashedOuts(entry)));
-      addResults(result, sent);
-      const failed = new Set(sent.failed.map((f) => f.key));
-      const complete = runs.filter(([, entry]) => hashedOuts(entry).every((out) => !failed.has(objectKey(out.hash))));
-      addResults(result, await objects.moveRuns('push', complete.map(([fingerprint]) => fingerprint)));
     }
+    const result = await objects.sendOuts([...selection.lockEntries, ...runs.map(([, entry]) => entry)].flatMap(hashedOuts));
+    const notSent = new Set(result.failed.map((f) => f.key));
+    const complete = runs.filter(([, entry]) => hashedOuts(entry).every((out) => !notSent.has(objectKey(out.hash))));
+    addResults(result, await objects.moveRuns('push', complete.map(([fingerprint]) => fingerprint)));
     const { moved, skipped, bytes, failed } = summary(result);
     return { pushed: moved, skipped, bytes, failed, remote: remote.name, url: store.url };
   } finally {
