@@ -17,7 +17,7 @@ export function parseTransferFlags(raw: Record<string, unknown>, command: string
 }
 
 /** Failed objects, one line each, on stderr (the remote's key says which object). */
-export function reportFailures(command: string, failed: { key: string; error: string }[]): void {
+export function reportFailures(command: string, failed: { error: string }[]): void {
   for (const failure of failed) process.stderr.write(`kd-pipeline: error: ${command}: ${failure.error}\n`);
   if (failed.length > 0) process.stderr.write(`kd-pipeline: error: ${command}: ${failed.length} object${failed.length === 1 ? '' : 's'} could not be moved; the rest was, and running the command again retries only what is missing\n`);
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import objectHash from 'object-hash';
@@ -14,7 +14,7 @@ import { buildGraph, reachable, stagePath, type PipelineGraph } from './graph.js
 import { readLock, writeLock, type Lock, type LockedStage } from './lock.js';
 import { applyParamOverrides } from './params-set.js';
 import { formatSeconds, Progress } from './progress.js';
-import { projectPaths, relPath, type ProjectPaths } from './project.js';
+import { makeKdDir, projectPaths, relPath, type ProjectPaths } from './project.js';
 import { formatBytes } from './remote/format.js';
 import { hashedOuts, RemoteObjects } from './remote/objects.js';
 import { withRetries } from './remote/retry.js';
@@ -247,7 +247,8 @@ class PipelineRun {
     if (await cachedOutsAvailable(entry, this.cache)) return true;
     if (!this.remote) return false;
     const fetched = await this.remote.fetchOuts(hashedOuts(entry));
-    for (const failure of fetched.failed) this.progress.note(`kd-pipeline: warning: ${stage.name}: ${failure.error}`);
+    // A missing object only means nobody pushed it; a corrupted one deserves a warning.
+    for (const failure of fetched.failed) if (failure.reason === 'corrupt') this.progress.note(`kd-pipeline: warning: ${stage.name}: ${failure.error}`);
     if (fetched.moved.length > 0) this.progress.note(`↓ ${stage.name}: fetched ${fetched.moved.length} objects (${formatBytes(fetched.bytes)}) from ${this.remote.remote.url}`);
     return cachedOutsAvailable(entry, this.cache);
   }
@@ -359,16 +360,15 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   const root = findProjectRoot(options.cwd);
   const paths = projectPaths(root);
   const release = await acquireRunLock(paths.runLock, { wait: options.wait });
-  // The engine's folder is never meant for git, whatever the project's own .gitignore says.
-  writeFileSync(path.join(paths.kdDir, '.gitignore'), '*\n');
+  makeKdDir(paths);
   const progress = new Progress();
   try {
     applyParamOverrides(root, options.set);
     const spec = loadPipeline(root);
     const graph = buildGraph(spec);
     const selected = selectStages(graph, options.targets, options);
-    const observers = await options.observers(root);
     const remote = options.pull ? await pullSource(root, options.remote) : undefined;
+    const observers = await options.observers(root);
     const run = new PipelineRun(spec, graph, selected, options, observers, progress, remote);
     const onSignal = (signal: NodeJS.Signals): void => run.interrupt(signal);
     process.on('SIGINT', onSignal);

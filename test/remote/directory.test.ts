@@ -59,7 +59,7 @@ describe('remote cache in a directory', () => {
     const b = cloneOf(a);
     const pull = await b.kd(['pull', '--json']);
     expect(pull.code).toBe(1);
-    expect(pull.json.failed).toEqual([{ key: big, error: expect.stringContaining(`${big} in ${dir} is corrupted`) }]);
+    expect(pull.json.failed).toEqual([{ key: big, reason: 'corrupt', error: expect.stringContaining(`${big} in ${dir} is corrupted`) }]);
     expect(corruptObjects(b)).toEqual([]);
   });
 

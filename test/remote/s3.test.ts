@@ -92,6 +92,21 @@ describe('remote cache on S3 (moto server on loopback)', () => {
     expect(b.lock().stages.train.params['params.yaml'].scale).toBe(1);
   });
 
+  it('push of one stage; run --pull in a clone restores it and runs, without warnings, the stage nobody pushed', async () => {
+    const a = producer();
+    await withBucket(a);
+    expect((await a.run()).code).toBe(0);
+    expect((await a.kd(['push', 'prepare', '--json'])).json).toEqual({ pushed: 6, skipped: 0, bytes: expect.any(Number) });
+    const status = await a.kd(['status', '--remote', '--check']);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toContain("prepare: on the remote\ntrain: missing\n    out 'model.txt' is not on the remote");
+    const b = cloneOf(a);
+    const run = await b.kd(['run', '--pull', '--json']);
+    expect(run.json.stages.map((s: { result: string }) => s.result)).toEqual(['restored', 'ran']);
+    expect(run.stderr).not.toContain('warning: train');
+    expect(b.read('ran.log')).toBe('train\n');
+  });
+
   it('pull fetches the lock\'s objects and run-cache entries, checks out missing outs and never replaces an edited one', async () => {
     const { a } = await pushed();
     const b = cloneOf(a);
@@ -99,6 +114,7 @@ describe('remote cache on S3 (moto server on loopback)', () => {
     const pull = await b.kd(['pull', '--json']);
     expect(pull.code, pull.stderr).toBe(0);
     expect(pull.json).toEqual({ pulled: 10, skipped: 0, bytes: expect.any(Number), failed: [] });
+    expect(b.read('.kd/.gitignore')).toBe('*\n');
     expect(b.read('model.txt')).toBe('my own edit\n');
     expect(b.read('data/part-1.txt')).toBe('row 1 hello remote\n');
     expect(b.files().filter((f) => f.startsWith('.kd/runs/'))).toHaveLength(2);
@@ -120,7 +136,7 @@ describe('remote cache on S3 (moto server on loopback)', () => {
     const lockBefore = b.read('pipeline.lock');
     const pull = await b.kd(['pull', '--json']);
     expect(pull.code).toBe(1);
-    expect(pull.json.failed).toEqual([{ key, error: expect.stringContaining(`${key} in s3://${bucket}/kd/cache is corrupted`) }]);
+    expect(pull.json.failed).toEqual([{ key, reason: 'corrupt', error: expect.stringContaining(`${key} in s3://${bucket}/kd/cache is corrupted`) }]);
     expect(pull.stderr).toContain(`kd-pipeline: error: pull: ${key} in s3://${bucket}/kd/cache is corrupted`);
     // The 7 good objects and prepare's run-cache entry; not train's, whose object is bad.
     expect(pull.json.pulled).toBe(8);

@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .option('-j, --jobs <n>', 'objects in flight at once (default: 4 × CPU cores, at least 8)')
     .option('--no-run-cache', 'only the lock\'s outputs, no run-cache entries')
     .option('--wait', 'if a run is in progress in this project, wait for it instead of failing')
-    .option('--json', 'print {"pulled":n,"skipped":n,"bytes":n,"failed":[{key,error}]} on stdout')
+    .option('--json', 'print {"pulled":n,"skipped":n,"bytes":n,"failed":[{key,reason,error}]} on stdout')
     .action(async (targets: string[], raw: Record<string, unknown>) => {
       const { parseTransferFlags, reportFailures } = await import('../transfer-flags.js');
       const flags = parseTransferFlags(raw, 'pull');

@@ -62,7 +62,7 @@ export class RemoteObjects {
     for (const dir of outs.filter((out) => isDirHash(out.hash))) {
       const manifest = await this.local.readManifest(dir.hash);
       if (!manifest) {
-        result.failed.push({ key: objectKey(dir.hash), error: new ObjectMissingError(objectKey(dir.hash), 'the local cache').message });
+        result.failed.push({ key: objectKey(dir.hash), reason: 'missing', error: new ObjectMissingError(objectKey(dir.hash), 'the local cache').message });
         continue;
       }
       const keys = manifest.map((entry) => objectKey(entry.hash));
@@ -75,7 +75,7 @@ export class RemoteObjects {
     for (const [hash, keys] of manifests) {
       const lacking = keys.filter((key) => !there.has(key)).length;
       if (lacking === 0) complete.push(hash);
-      else result.failed.push({ key: objectKey(hash), error: `${objectKey(hash)} not pushed: ${lacking} of its ${keys.length} files could not be` });
+      else result.failed.push({ key: objectKey(hash), reason: 'missing', error: `${objectKey(hash)} not pushed: ${lacking} of its ${keys.length} files could not be` });
     }
     const items = await Promise.all(complete.map(async (hash) => ({ key: objectKey(hash), size: (await stat(this.local.objectPath(hash))).size })));
     return addResults(result, await this.move(this.local.store, this.remote, items, false));

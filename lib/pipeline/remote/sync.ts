@@ -4,7 +4,7 @@ import { ContentCache } from '../cache.js';
 import { recordsDeclaredOuts } from '../changes.js';
 import { buildGraph } from '../graph.js';
 import { readLock, type LockedStage } from '../lock.js';
-import { projectPaths } from '../project.js';
+import { makeKdDir, projectPaths } from '../project.js';
 import { RunCache } from '../run-cache.js';
 import { acquireRunLock } from '../run-lock.js';
 import { findProjectRoot, loadPipeline, type StageSpec } from '../spec.js';
@@ -120,6 +120,7 @@ export async function pull(options: SyncOptions & { wait?: boolean }): Promise<P
   const paths = projectPaths(selection.root);
   const { remote, store } = await openRemote(selection.root, options.remote, options.jobs);
   const release = await acquireRunLock(paths.runLock, { wait: options.wait === true });
+  makeKdDir(paths);
   const progress = new TransferProgress(`↓ pull from ${remote.name}`);
   try {
     const objects = new RemoteObjects(selection.cache, store, { jobs: options.jobs, progress });

@@ -13,6 +13,8 @@ export interface TransferItem {
 
 export interface FailedObject {
   key: string;
+  /** Not at the source, or its bytes do not hash to its key. */
+  reason: 'missing' | 'corrupt';
   error: string;
 }
 
@@ -104,7 +106,7 @@ export async function transfer(source: ObjectStore, destination: ObjectStore, it
       options.progress?.done();
     } catch (error) {
       if (error instanceof ObjectMissingError || error instanceof CorruptObjectError) {
-        result.failed.push({ key: item.key, error: error.message });
+        result.failed.push({ key: item.key, reason: error instanceof CorruptObjectError ? 'corrupt' : 'missing', error: error.message });
         options.progress?.done();
         return;
       }
