@@ -63,6 +63,10 @@ function passThrough(source: Readable, key: string, md5: string | undefined, whe
     },
   });
   source.on('error', (error) => through.destroy(new TransientError(`${where}: reading ${key} broke off: ${error.message}`)));
+  // A destination that gives up half-way (a cut upload) must not leave the source open.
+  through.on('close', () => {
+    if (!source.readableEnded) source.destroy();
+  });
   return source.pipe(through);
 }
 
