@@ -10,6 +10,7 @@ function project(): Project {
 describe('remote add | list | remove and .kdconfig.yaml', () => {
   it('adds remotes to a committed config file (the first is the default), lists and removes them', async () => {
     const p = project();
+    expect((await p.kd(['remote', 'list'])).stderr).toContain('no remotes yet: add one with `kd-pipeline remote add NAME s3://bucket/prefix`');
     expect((await p.kd(['remote', 'add', 'origin', 's3://my-bucket/team/cache'])).code).toBe(0);
     expect((await p.kd(['remote', 'add', 'nfs', '../shared/cache'])).code).toBe(0);
     expect((await p.kd(['remote', 'add', 'minio', 's3://ml.artifacts', '--path-style'])).code).toBe(0);

@@ -42,7 +42,8 @@ async function pushed(files = 3): Promise<{ a: Project; bucket: string; objects:
   return { a, bucket, objects: push.json.pushed };
 }
 
-describe('remote cache on S3 (moto server on loopback)', () => {
+// Each test drives the CLI a dozen times against a Python server: seconds on a quiet machine, minutes on a crowded one.
+describe('remote cache on S3 (moto server on loopback)', { timeout: 240_000 }, () => {
   it('run and push in A; in a fresh clone B, run --pull restores every stage and runs none, and status --check passes', async () => {
     const a = producer();
     const bucket = await withBucket(a);
@@ -246,7 +247,7 @@ describe('remote cache on S3 (moto server on loopback)', () => {
   });
 });
 
-describe('S3 faults: a clear error, the local cache and lock untouched', () => {
+describe('S3 faults: a clear error, the local cache and lock untouched', { timeout: 240_000 }, () => {
   async function untouched(p: Project, args: string[], env: Record<string, string>): Promise<string> {
     // What the engine may write anyway (.gitignore, parse memo, state, journal) is not the cache nor the lock.
     const files = () => p.files().filter((f) => !/^\.kd\/(\.gitignore|yaml-memo\.json|state\.json|tracking\/)/.test(f)).sort();

@@ -28,6 +28,7 @@ export function register(program: Command): void {
         process.stdout.write(`${JSON.stringify({ default: config.default_remote ?? null, remotes })}\n`);
         return;
       }
+      if (remotes.length === 0) process.stderr.write('no remotes yet: add one with `kd-pipeline remote add NAME s3://bucket/prefix` (or a directory)\n');
       for (const r of remotes) process.stdout.write(`${r.name}\t${r.url}${r.name === config.default_remote ? '\t(default)' : ''}${r.pathStyle ? '\tpath-style' : ''}\n`);
     });
   remote
