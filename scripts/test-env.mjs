@@ -1,7 +1,9 @@
 // Prepares what the tests need beyond node_modules, idempotently and quickly when already done:
 // a Python venv under .venv/ with a pinned MLflow (the tracking tests run a real server) and a
-// pinned moto (its standalone S3 server is what the remote-cache tests push to and pull from), and
-// Debian's chromium for the browser tests (never a browser download).
+// pinned moto (its standalone S3 server is what the remote-cache tests push to and pull from),
+// Debian's chromium for the browser tests (never a browser download), and the teacher's default
+// encoder in models/encoder (the transformer-teacher tests use the real one), fetched as
+// `npm run setup` fetches it.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,7 +16,7 @@ const venv = join(root, '.venv');
 
 function run(cmd, args) {
   console.error(`test-env: ${cmd} ${args.join(' ')}`);
-  execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: root });
 }
 
 function installed(pkg, command) {
@@ -42,4 +44,9 @@ if (!existsSync('/usr/bin/chromium')) {
   } else {
     console.error('test-env: /usr/bin/chromium is missing and we are not root: install Debian\'s chromium package; the browser tests will fail');
   }
+}
+
+if (!existsSync(join(root, 'models', 'encoder', 'encoder.json'))) {
+  run('npm', ['run', 'build', '--silent']);
+  run(process.execPath, [join(root, 'bin', 'kd-pipeline.js'), 'run', 'encoder']);
 }

@@ -21,15 +21,15 @@ export async function run(root: string): Promise<void> {
   const params = loadMlParams(root);
   requireInputs(root, 'evaluate', INPUTS);
   const set = loadTestSet(root, params.text.max_len);
-  const { tf, info } = await loadTf();
+  const { info } = await loadTf();
   reportStageTag('kd.backend', info.backend);
 
   const evaluations = {} as Record<EvaluatedModel, ModelEvaluation>;
   for (const name of EVALUATED_MODELS) {
     const dir = path.join(root, 'artifacts', name);
-    const classifier = await loadClassifier(dir);
+    const classifier = await loadClassifier(dir, { root, vocab: set.vocab, maxLen: set.maxLen });
     try {
-      evaluations[name] = await evaluateClassifier(tf, name, classifier, set, {
+      evaluations[name] = await evaluateClassifier(name, classifier, set, {
         latencyRuns: params.evaluate.latency_runs,
         throughputBatch: params.evaluate.throughput_batch,
       });
@@ -37,7 +37,7 @@ export async function run(root: string): Promise<void> {
       // Typically a model trained with another text.max_len or label set than the test split's.
       throw new KdError(`artifacts/${name}: cannot predict the test split (${(error as Error).message})`);
     } finally {
-      classifier.dispose();
+      await classifier.dispose();
     }
   }
 
