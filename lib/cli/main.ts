@@ -12,6 +12,9 @@ import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerMlflow } from './commands/mlflow.js';
 import { register as registerRuns } from './commands/runs.js';
 import { register as registerServe } from './commands/serve.js';
+import { register as registerRemote } from './commands/remote.js';
+import { register as registerPush } from './commands/push.js';
+import { register as registerPull } from './commands/pull.js';
 
 // Command modules must stay light at import time (commander options only): heavy code such as
 // tfjs or execa is imported inside each action, so that `kd-pipeline run` on an up-to-date
@@ -35,6 +38,9 @@ export function buildProgram(): Command {
     registerMlflow,
     registerRuns,
     registerServe,
+    registerRemote,
+    registerPush,
+    registerPull,
   ]) {
     register(program);
   }
