@@ -12,9 +12,6 @@ import { augmentAll, type AugmentContext } from '../lib/ml/text/augment.js';
 import { PAD, UNK, words } from '../lib/ml/text/text.js';
 import { SOFT_LABELS_DIR, type TransferRow, writeTransferSet } from '../lib/ml/train/soft-labels.js';
 
-// Sentences per teacher call: bounds memory for large transfer sets (an encoder batches further by teacher.transformer.batch_size).
-const BATCH = 1024;
-
 /**
  * Teacher logits for the transfer set train-student learns from (Tang et al. 2019): every training
  * sentence, `soft_labels.augment.copies` augmented copies of each (masked words become the
@@ -61,9 +58,10 @@ export async function run(root: string): Promise<void> {
   const all = [...original, ...augmented, ...lexicon];
 
   const teacher = await loadClassifier(teacherDir, { root, vocab: inputs.vocab, maxLen: params.text.max_len });
-  const logits: number[][] = [];
+  let logits: number[][];
   try {
-    for (let start = 0; start < all.length; start += BATCH) logits.push(...(await teacher.predictLogits(all.slice(start, start + BATCH))));
+    // All at once: an encoder sorts every sentence by length for its batches (and reports one progress line).
+    logits = await teacher.predictLogits(all);
   } finally {
     await teacher.dispose();
   }

@@ -99,15 +99,22 @@ export function modelDirs(dir: string): string[] {
   return members;
 }
 
+// Rows per tfjs forward pass: bounds memory when a whole transfer set is predicted at once.
+const PREDICT_CHUNK = 1024;
+
 /** A tfjs layers model over token ids as a Classifier. */
 export async function layersClassifier(dir: string, context: Pick<ClassifierContext, 'vocab' | 'maxLen'>): Promise<Classifier> {
   const { tf } = await loadTf();
   const model = await loadLayersModel(dir);
   return {
     async predictLogits(inputs) {
-      const logits = tf.tidy(() => model.predict(encodeIds(tf, inputs.map((input) => input.tokens), context.vocab, context.maxLen)) as tfTypes.Tensor2D);
-      const rows = (await logits.array()) as number[][];
-      logits.dispose();
+      const rows: number[][] = [];
+      for (let start = 0; start < inputs.length; start += PREDICT_CHUNK) {
+        const chunk = inputs.slice(start, start + PREDICT_CHUNK);
+        const logits = tf.tidy(() => model.predict(encodeIds(tf, chunk.map((input) => input.tokens), context.vocab, context.maxLen)) as tfTypes.Tensor2D);
+        rows.push(...((await logits.array()) as number[][]));
+        logits.dispose();
+      }
       return rows;
     },
     paramCount: model.countParams(),
