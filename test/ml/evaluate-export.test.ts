@@ -6,7 +6,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTf } from '../../lib/ml/backend/backend.js';
 import { sha256Parts } from '../../lib/ml/export/content-hash.js';
-import { agreement, argmax, classificationReport, expectedCalibrationError, softmax } from '../../lib/ml/evaluate/metrics.js';
+import { agreement, argmax, calibrationError, classificationReport, reliabilityBins, softmax } from '../../lib/ml/evaluate/metrics.js';
 import { loadClassifier, loadLayersModel } from '../../lib/ml/models/model-io.js';
 import { loadTestSet, type TestSet } from '../../lib/ml/data/test-set.js';
 import { encode, tokenize } from '../../lib/ml/text/text.js';
@@ -86,7 +86,7 @@ describe('evaluate stage', () => {
       expect(metrics[`${model}.accuracy`]).toBeCloseTo(report.accuracy, 10);
       expect(metrics[`${model}.f1_macro`]).toBeCloseTo(report.f1_macro, 10);
       expect(metrics[`${model}.precision.${LABELS[1]}`]).toBeCloseTo(report.perClass[1]!.precision, 10);
-      expect(metrics[`${model}.ece`]).toBeCloseTo(expectedCalibrationError(probs, set.y), 6);
+      expect(metrics[`${model}.ece`]).toBeCloseTo(calibrationError(reliabilityBins(probs, set.y)), 6);
       expect(metrics[`${model}.params`]).toBe(classifier.paramCount);
     }
     expect(metrics['teacher_student.agreement']).toBeCloseTo(agreement(predictions.teacher!, predictions.student!), 10);

@@ -1,24 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { confusionSvg, htmlTable, markdownTable } from '../../lib/ml/evaluate/report.js';
+import { confusionChart } from '../../lib/ml/evaluate/charts/confusion-chart.js';
+import { formatBytes, formatDuration, formatInteger, formatPercent } from '../../lib/ml/evaluate/format.js';
+import { htmlTable, markdownTable } from '../../lib/ml/evaluate/report.js';
 
-const models = [
-  { name: 'teacher', metrics: { accuracy: 0.875, params: 120000 } },
-  { name: 'student', metrics: { accuracy: 0.86, params: 9000, latency_p50_ms: 0.25 } },
-];
+const table = {
+  head: ['metric', 'teacher', 'student'],
+  rows: [
+    ['accuracy', '87.5 %', '86.0 %'],
+    ['a | b', '1', '2'],
+  ],
+};
 
 describe('report', () => {
-  it('puts the models side by side, with a dash where a metric is missing', () => {
-    expect(markdownTable(models)).toBe(
-      ['| metric | teacher | student |', '| --- | ---: | ---: |', '| accuracy | 0.8750 | 0.8600 |', '| params | 120,000 | 9,000 |', '| latency_p50_ms | – | 0.2500 |'].join('\n'),
-    );
+  it('puts the models side by side', () => {
+    expect(markdownTable(table)).toBe(['| metric | teacher | student |', '| --- | ---: | ---: |', '| accuracy | 87.5 % | 86.0 % |', '| a \\| b | 1 | 2 |'].join('\n'));
   });
 
   it('escapes names in HTML', () => {
-    expect(htmlTable([{ name: '<b>', metrics: { accuracy: 1 } }])).toContain('<th>&#60;b&#62;</th>');
+    expect(htmlTable({ head: ['metric', '<b>'], rows: [] })).toContain('<th scope="col">&#60;b&#62;</th>');
+  });
+
+  it('formats numbers for people', () => {
+    expect(formatInteger(769346)).toBe('769,346');
+    expect(formatPercent(0.84563)).toBe('84.6\u00a0%');
+    expect([0.2134, 52.61, 364.5816, 3664.5816].map(formatDuration)).toEqual(['0.21\u00a0ms', '52.6\u00a0ms', '365\u00a0ms', '3.66\u00a0s']);
+    expect([512, 205544, 3077411].map(formatBytes)).toEqual(['512\u00a0B', '206\u00a0kB', '3.08\u00a0MB']);
   });
 
   it('draws one cell per matrix entry with its count and the labels', () => {
-    const svg = confusionSvg('student', ['négatif', 'positif'], [
+    const svg = confusionChart('confusion-student', 'student', ['négatif', 'positif'], [
       [40, 2],
       [5, 33],
     ]);

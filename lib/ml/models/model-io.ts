@@ -56,15 +56,23 @@ function readModelJson(dir: string): { modelTopology: object; weightsManifest: {
 
 /** Loads a layers model saved by saveLayersModel (or any tfjs layers model.json + weight files) from `dir`. */
 export async function loadLayersModel(dir: string): Promise<tfTypes.LayersModel> {
-  const { tf } = await loadTf();
-  stepDropoutClass(tf); // registered before a model that uses it (every teacher with dropout) is deserialised
   const json = readModelJson(dir);
-  const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
   const weightData = Buffer.concat(
     json.weightsManifest.flatMap((group) => group.paths.map((p) => readFileSync(path.join(dir, p)))),
   );
-  const buffer = weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength);
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: buffer }));
+  return layersModelFromMemory(json.modelTopology, json.weightsManifest.flatMap((group) => group.weights), weightData);
+}
+
+/** A layers model from its topology, weight specs and weight bytes; quantised weights (a `quantization` in their spec) are dequantised by tfjs. */
+export async function layersModelFromMemory(
+  modelTopology: object,
+  weightSpecs: tfTypes.io.WeightsManifestEntry[],
+  weightData: Uint8Array,
+): Promise<tfTypes.LayersModel> {
+  const { tf } = await loadTf();
+  stepDropoutClass(tf); // registered before a model that uses it (every teacher with dropout) is deserialised
+  const buffer = weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength) as ArrayBuffer;
+  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology, weightSpecs, weightData: buffer }));
 }
 
 function dirBytes(dir: string): number {
