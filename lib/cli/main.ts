@@ -12,6 +12,7 @@ import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerMlflow } from './commands/mlflow.js';
 import { register as registerRuns } from './commands/runs.js';
 import { register as registerServe } from './commands/serve.js';
+import { register as registerInit } from './commands/init.js';
 
 // Command modules must stay light at import time (commander options only): heavy code such as
 // tfjs or execa is imported inside each action, so that `kd-pipeline run` on an up-to-date
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   for (const register of [
+    registerInit,
     registerRun,
     registerStatus,
     registerDag,
