@@ -1,12 +1,21 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(REPO, 'bin/kd-pipeline.js');
+const made: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kd-init-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 const kd = (cwd: string, ...args: string[]) => spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8' });
 const read = (file: string) => readFileSync(file, 'utf8');
 const yaml = (file: string) => parse(read(file));
@@ -16,7 +25,7 @@ const CSV = ['id,Bewertung,Quelle', ...Array.from({ length: 24 }, (_, i) => `${i
 
 describe('kd-pipeline init', () => {
   it('sets up the embedded example: the default pipeline and params, the data and its attribution', () => {
-    const cwd = mkdtempSync(path.join(tmpdir(), 'kd-init-'));
+    const cwd = tempDir();
     const result = kd(cwd, 'init');
     expect(result.status, result.stderr).toBe(0);
     for (const file of ['pipeline.yaml', 'params.yaml', 'data/sentiment-labelled-sentences.csv', 'data/README.md']) {
@@ -34,7 +43,7 @@ describe('kd-pipeline init', () => {
   });
 
   it('writes params for a custom CSV with the three column options, checks it and prints the class balance', () => {
-    const cwd = mkdtempSync(path.join(tmpdir(), 'kd-init-'));
+    const cwd = tempDir();
     writeFileSync(path.join(cwd, 'reviews.csv'), `${CSV}\n`);
     const result = kd(cwd, 'init', 'project', '--data', 'reviews.csv', '--text-column', 'Bewertung', '--label-column', 'Quelle', '--json');
     expect(result.status, result.stderr).toBe(0);
@@ -54,7 +63,7 @@ describe('kd-pipeline init', () => {
   });
 
   it('uses a data file inside the project where it is, and quotes a column name YAML would read as another type', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'kd-init-'));
+    const dir = tempDir();
     mkdirSync(path.join(dir, 'in'));
     writeFileSync(path.join(dir, 'in/rows.jsonl'), `${['a', 'b', 'a', 'b'].map((label, i) => JSON.stringify({ 'my text': `sentence ${i}`, true: label })).join('\n')}\n`);
     const result = kd(dir, 'init', '--data', 'in/rows.jsonl', '--text-column', 'my text', '--label-column', 'true');
@@ -66,7 +75,7 @@ describe('kd-pipeline init', () => {
   });
 
   it('refuses to overwrite an existing project unless --force', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'kd-init-'));
+    const dir = tempDir();
     writeFileSync(path.join(dir, 'params.yaml'), 'seed: 1 # mine\n');
     writeFileSync(path.join(dir, 'reviews.csv'), `${CSV}\n`);
     const refused = kd(dir, 'init', '--data', 'reviews.csv', '--text-column', 'Bewertung', '--label-column', 'Quelle');
@@ -82,7 +91,7 @@ describe('kd-pipeline init', () => {
   });
 
   it('checks the data before writing anything: a missing column, one class, a missing file', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'kd-init-'));
+    const dir = tempDir();
     writeFileSync(path.join(dir, 'reviews.csv'), `${CSV}\n`);
     const noColumn = kd(dir, 'init', '--data', 'reviews.csv', '--label-column', 'Quelle');
     expect(noColumn.status).toBe(1);
