@@ -17,8 +17,6 @@ export interface Chart {
 /** student_uint8 → "student uint8". */
 export const displayName = (name: string) => name.replace(/_/g, ' ');
 
-const percentTick = (value: number) => `${Number((value * 100).toFixed(1))}%`;
-
 /**
  * What distillation and quantisation trade: test accuracy against parameters, bytes on disk and
  * single-sentence p50 latency, one marker per model (teacher, student, baseline, variants).
@@ -38,7 +36,7 @@ export function tradeoffCharts(models: readonly ModelEvaluation[]): Chart[] {
       xLabel: axis.xLabel,
       yLabel: 'test accuracy',
       formatX: axis.formatX,
-      formatY: percentTick,
+      ySpecifier: '~%',
       yBounds: [0, 1],
       points: models.map((m, i) => ({
         label: displayName(m.name),
@@ -69,7 +67,7 @@ export function historyCharts(histories: readonly ModelHistory[]): { model: stri
         title,
         xLabel: history.xKey,
         yLabel: metric,
-        formatY: panel.metric === 'accuracy' ? percentTick : formatPlain,
+        ySpecifier: panel.metric === 'accuracy' ? '~%' : '~f',
         ...(panel.metric === 'accuracy' ? { yBounds: [0, 1] as const } : {}),
         series: panel.curves.map((curve) => ({
           label: curve.label,

@@ -1,6 +1,7 @@
 import { FONT_SIZE, px, svgDocument, text, textWidth, TITLE_SIZE } from './svg.js';
 
 const PAD = 10;
+const MAX_CELL = 110;
 
 /**
  * A confusion matrix as a heat map (rows = true class, columns = predicted), counts in the cells.
@@ -9,9 +10,9 @@ const PAD = 10;
 export function confusionChart(id: string, title: string, labels: readonly string[], matrix: readonly (readonly number[])[]): string {
   const max = Math.max(1, ...matrix.flat());
   const labelWidth = Math.max(...labels.map((label) => textWidth(label)));
-  // Cells grow to hold their column label, up to a point; longer labels stand vertically.
-  const cell = Math.max(48, textWidth(String(max)) + 14, Math.min(labelWidth + 12, 110));
-  const vertical = labelWidth > cell - 12;
+  // Cells grow to hold their column label, up to a point; longer labels stand vertically instead.
+  const vertical = labelWidth + 12 > MAX_CELL;
+  const cell = Math.max(48, textWidth(String(max)) + 14, vertical ? 0 : labelWidth + 12);
   const left = PAD + FONT_SIZE + 8 + labelWidth + 8;
   const top = PAD + TITLE_SIZE + 10 + FONT_SIZE + 8 + (vertical ? labelWidth : FONT_SIZE) + 8;
   const grid = cell * labels.length;

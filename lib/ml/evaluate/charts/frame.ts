@@ -6,8 +6,14 @@ type Scale = ScaleLinear<number, number> | ScaleLogarithmic<number, number>;
 export interface Axis {
   scale: Scale;
   label: string;
-  /** Tick label; on a log x axis, ticks whose labels would touch are left out, the roundest kept. */
-  format(value: number): string;
+  /**
+   * Tick label; without one, d3's tick format with `specifier` (its precision follows the tick
+   * step, so neighbouring labels never read the same). On a log x axis, ticks whose labels would
+   * touch are left out, the roundest kept.
+   */
+  format?: (value: number) => string;
+  /** A d3-format specifier such as "~%" or "~f", for d3's tick format. */
+  specifier?: string;
   /** Explicit tick values (else d3's). */
   ticks?: number[];
 }
@@ -37,7 +43,7 @@ export interface Frame {
 /** d3's ticks for the axis (every 1…9 multiple of each decade on a log scale), or the explicit ones. */
 function candidateTicks(axis: Axis): number[] {
   if (axis.ticks) return axis.ticks;
-  return 'base' in axis.scale ? axis.scale.ticks() : axis.scale.ticks(5);
+  return 'base' in axis.scale ? axis.scale.ticks() : axis.scale.ticks(TICKS);
 }
 
 /** On a log scale: 1×, then 2× and 5×, then other multiples of a power of ten. */
@@ -47,7 +53,7 @@ function tickRank(value: number): number {
 }
 
 /** The x ticks whose labels fit side by side without touching, the roundest first. */
-function spacedTicks(axis: Axis, candidates: readonly number[]): number[] {
+function spacedTicks(axis: Axis & { format: (value: number) => string }, candidates: readonly number[]): number[] {
   if (!('base' in axis.scale)) return [...candidates];
   const scale = axis.scale;
   const taken: [number, number][] = [];
@@ -60,6 +66,12 @@ function spacedTicks(axis: Axis, candidates: readonly number[]): number[] {
   return ranked.filter((value) => taken.some(([lo, hi]) => Math.abs((lo + hi) / 2 - scale(value)) < 1e-6)).sort((a, b) => a - b);
 }
 
+const TICKS = 5;
+
+function withFormat(axis: Axis): Axis & { format: (value: number) => string } {
+  return { ...axis, format: axis.format ?? axis.scale.tickFormat(TICKS, axis.specifier) };
+}
+
 const PAD = 10;
 const GAP = 6;
 
@@ -68,7 +80,8 @@ const GAP = 6;
  * ranges to the plot area and draws everything but the marks.
  */
 export function frame(options: FrameOptions): Frame {
-  const { x, y } = options;
+  const x = withFormat(options.x);
+  const y = withFormat(options.y);
   const yTicks = candidateTicks(y);
   const xCandidates = candidateTicks(x);
   const yTickWidth = Math.max(0, ...yTicks.map((v) => textWidth(y.format(v))));

@@ -15,7 +15,8 @@ export interface LineChartOptions {
   xLabel: string;
   yLabel: string;
   series: readonly LineSeries[];
-  formatY(value: number): string;
+  /** d3-format specifier of the y ticks, e.g. "~%" for shares. */
+  ySpecifier: string;
   /** Keep the y axis inside these bounds (e.g. [0, 1] for accuracy). */
   yBounds?: readonly [number, number];
 }
@@ -28,7 +29,7 @@ export function lineChart(options: LineChartOptions): string {
   const [xMin, xMax] = [Math.min(...xs), Math.max(...xs)];
   let [yMin, yMax] = [Math.min(...ys), Math.max(...ys)];
   if (yMin === yMax) [yMin, yMax] = [yMin - Math.abs(yMin || 1) * 0.05, yMax + Math.abs(yMax || 1) * 0.05];
-  const y = scaleLinear().domain([yMin, yMax]).nice(5);
+  const y = scaleLinear().domain([yMin, yMax]).nice();
   if (options.yBounds) y.domain(y.domain().map((v) => Math.min(options.yBounds![1], Math.max(options.yBounds![0], v))));
   const x = scaleLinear().domain(xMin === xMax ? [xMin - 1, xMax + 1] : [xMin, xMax]);
   const xTicks = x.ticks(Math.min(8, Math.max(1, xMax - xMin))).filter(Number.isInteger);
@@ -37,7 +38,7 @@ export function lineChart(options: LineChartOptions): string {
     width: 400,
     plotHeight: 190,
     x: { scale: x, label: options.xLabel, format: String, ticks: xTicks },
-    y: { scale: y, label: options.yLabel, format: options.formatY },
+    y: { scale: y, label: options.yLabel, specifier: options.ySpecifier },
     legend: options.series.map((s) => ({ label: s.label, swatch: lineSwatch(s.color, s.dashed) })),
   });
   const marks = options.series.flatMap((s) => {

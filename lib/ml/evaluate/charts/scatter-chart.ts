@@ -19,7 +19,8 @@ export interface ScatterChartOptions {
   yLabel: string;
   points: readonly ScatterPoint[];
   formatX(value: number): string;
-  formatY(value: number): string;
+  /** d3-format specifier of the y ticks, e.g. "~%". */
+  ySpecifier: string;
   yBounds?: readonly [number, number];
 }
 
@@ -35,14 +36,14 @@ export function scatterChart(options: ScatterChartOptions): string {
   let [yMin, yMax] = [Math.min(...ys), Math.max(...ys)];
   const spread = Math.max(yMax - yMin, 0.02);
   [yMin, yMax] = [yMin - spread * 0.15, yMax + spread * 0.15];
-  const y = scaleLinear().domain([yMin, yMax]).nice(5);
+  const y = scaleLinear().domain([yMin, yMax]).nice();
   if (options.yBounds) y.domain(y.domain().map((v) => Math.min(options.yBounds![1], Math.max(options.yBounds![0], v))));
   const f = frame({
     title: options.title,
     width: 400,
     plotHeight: 200,
     x: { scale: x, label: options.xLabel, format: options.formatX },
-    y: { scale: y, label: options.yLabel, format: options.formatY },
+    y: { scale: y, label: options.yLabel, specifier: options.ySpecifier },
     legend: options.points.map((p) => ({ label: p.label, swatch: (lx: number, ly: number) => marker(p.shape, lx + 10, ly + 6, 5, p.color) })),
   });
   const marks = options.points.map((p) => marker(p.shape, x(p.x), y(p.y), 6, p.color, p.tooltip));
