@@ -94,18 +94,27 @@ describe('evaluate stage', () => {
     expect(confusion.student).toEqual(classificationReport(set.y, predictions.student!, LABELS.length).confusion);
   });
 
-  it('writes a report with the side-by-side table and a confusion matrix per model', () => {
+  it('writes a report with the side-by-side table, a chart per model and the numbers behind them', () => {
     const report = path.join(root, 'artifacts/report');
     const markdown = readFileSync(path.join(report, 'report.md'), 'utf8');
     expect(markdown).toContain('| metric | teacher | student | baseline |');
-    expect(markdown).toMatch(/\| accuracy \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/);
-    expect(markdown).toContain('![student confusion matrix](confusion-student.svg)');
+    expect(markdown).toContain(`| Accuracy | ${(metrics['teacher.accuracy']! * 100).toFixed(1)}\u00a0% | ${(metrics['student.accuracy']! * 100).toFixed(1)}\u00a0% |`);
+    expect(markdown).toContain('| student export | float32 | float16 | uint8 |');
+    expect(markdown).toContain('![student: confusion matrix](confusion-student.svg)');
+    expect(markdown).toContain('No training histories were found in artifacts/plots.');
     const html = readFileSync(path.join(report, 'index.html'), 'utf8');
-    expect(html).toContain('<th>metric</th><th>teacher</th><th>student</th><th>baseline</th>');
-    expect(html.match(/<svg /g)).toHaveLength(3);
+    expect(html).toContain('<th scope="col">metric</th><th scope="col">teacher</th><th scope="col">student</th><th scope="col">baseline</th>');
     expect(html).toMatch(/backend/);
+    const charts = ['tradeoff-params', 'tradeoff-size', 'tradeoff-latency', ...['teacher', 'student', 'baseline'].flatMap((m) => [`reliability-${m}`, `confusion-${m}`])];
+    for (const chart of charts) {
+      const svg = readFileSync(path.join(report, `${chart}.svg`), 'utf8');
+      expect(svg).toMatch(new RegExp(`^<svg [^>]*data-chart="${chart}"[^]*</svg>\n$`));
+      expect(html).toContain(svg.trim());
+    }
+    const calibration = readJson(path.join(report, 'calibration.json'));
     for (const model of ['teacher', 'student', 'baseline']) {
-      expect(readFileSync(path.join(report, `confusion-${model}.svg`), 'utf8')).toMatch(/^<svg [^]*<\/svg>\n$/);
+      expect(calibration[model].ece).toBeCloseTo(metrics[`${model}.ece`]!, 12);
+      expect(calibration[model].bins.reduce((sum: number, bin: { count: number }) => sum + bin.count, 0)).toBe(set.rows);
     }
   });
 
@@ -178,6 +187,13 @@ describe('export stage', () => {
       expect(bytes).toBeLessThan(variants.float32.size_bytes);
     }
     expect(variants.float32.accuracy).toBeCloseTo(metrics['student.accuracy']!, 12);
+    // evaluate scored the same variants in memory, before export wrote them: the same predictions.
+    for (const name of ['float16', 'uint8']) {
+      expect(metrics[`student_${name}.accuracy`]).toBe(variants[name].accuracy);
+      expect(metrics[`student_${name}.f1_macro`]).toBe(variants[name].f1_macro);
+      expect(metrics[`student_${name}.size_bytes`]).toBe(variants[name].size_bytes);
+      expect(metrics[`student_${name}.params`]).toBe(metrics['student.params']);
+    }
   });
 
   it('serves `kd-pipeline predict --json` with the student\'s answer', async () => {

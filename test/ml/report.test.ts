@@ -1,6 +1,10 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { confusionChart } from '../../lib/ml/evaluate/charts/confusion-chart.js';
 import { formatBytes, formatDuration, formatInteger, formatPercent } from '../../lib/ml/evaluate/format.js';
+import { historyPanels, readHistories } from '../../lib/ml/evaluate/history.js';
 import { htmlTable, markdownTable } from '../../lib/ml/evaluate/report.js';
 
 const table = {
@@ -34,5 +38,35 @@ describe('report', () => {
     ]);
     expect(svg.match(/<rect /g)).toHaveLength(4);
     for (const text of ['>40<', '>2<', '>5<', '>33<', '>négatif<', '>positif<']) expect(svg).toContain(text);
+  });
+
+  it('reads training histories generically: loss and accuracy panels first, a curve per member and split', () => {
+    const rows = [
+      { epoch: 1, member_0_loss: 0.9, member_0_val_loss: 1, member_1_loss: 0.8, member_1_val_loss: 0.95, member_0_accuracy: 0.5, member_0_learning_rate: 0.1 },
+      { epoch: 2, member_0_loss: 0.6, member_0_val_loss: 0.9, member_0_accuracy: 0.7, member_0_learning_rate: 0.05 }, // member 1 stopped early
+    ];
+    const panels = historyPanels(rows, 'epoch');
+    expect(panels.map((p) => p.metric)).toEqual(['loss', 'accuracy', 'learning_rate']);
+    expect(panels[0]!.curves.map((c) => [c.label, c.points])).toEqual([
+      ['member 1 training', [[1, 0.9], [2, 0.6]]],
+      ['member 1 validation', [[1, 1], [2, 0.9]]],
+      ['member 2 training', [[1, 0.8]]],
+      ['member 2 validation', [[1, 0.95]]],
+    ]);
+    expect(panels[2]!.curves.map((c) => c.label)).toEqual(['member 1']);
+    expect(historyPanels([{ step: 10, acc: 0.5, lr: 0.01 }], 'step').map((p) => [p.metric, p.curves[0]!.label])).toEqual([['accuracy', 'accuracy'], ['lr', 'lr']]);
+  });
+
+  it('skips a plots file that is not a training history, with a warning naming it', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'kd-history-'));
+    mkdirSync(path.join(root, 'plots'));
+    writeFileSync(path.join(root, 'plots/student-history.json'), JSON.stringify([{ epoch: 1, loss: 1 }]));
+    writeFileSync(path.join(root, 'plots/teacher-history.json'), JSON.stringify([{ epoch: 1, loss: 2 }]));
+    writeFileSync(path.join(root, 'plots/roc.json'), JSON.stringify([{ fpr: 0, tpr: 0 }]));
+    writeFileSync(path.join(root, 'plots/broken.json'), '[{');
+    const warnings: string[] = [];
+    const histories = readHistories(root, 'plots', ['teacher', 'student'], (w) => warnings.push(w));
+    expect(histories.map((h) => [h.model, h.file])).toEqual([['teacher', 'plots/teacher-history.json'], ['student', 'plots/student-history.json']]);
+    expect(warnings).toEqual([expect.stringMatching(/^plots\/broken\.json: not valid JSON/), 'plots/roc.json: every row needs an "epoch" or a "step" (not a training history, left out of the report)']);
   });
 });
