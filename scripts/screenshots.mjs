@@ -1,7 +1,7 @@
 // `npm run screenshots`: the README's pictures of what a run gives, made the way a user gets them.
 // In a fresh project (`kd-pipeline init`, the embedded example, default params) with a local MLflow
 // server from .venv/ (node scripts/test-env.mjs installs it) it runs the default pipeline, then once
-// more with another distillation temperature, and photographs with Debian's Chromium:
+// more with another distillation temperature and back, and photographs with Debian's Chromium:
 //   docs/report.png        the report at 1280 px: headline, trade-offs, tables
 //   docs/report-curves.png the training curves and calibration diagrams
 //   docs/report-phone.png  the top of the report at 390 px
@@ -45,7 +45,10 @@ try {
     project = join(work, 'reviews');
     kd(work, ['init', 'reviews']);
     kd(project, ['run'], tracking);
-    kd(project, ['run', '--set', 'student.temperature=2'], tracking);
+    const temperature = parse(readFileSync(join(project, 'params.yaml'), 'utf8')).student.temperature;
+    kd(project, ['run', '--set', `student.temperature=${temperature === 2 ? 3 : 2}`], tracking);
+    // Back to the defaults: restored from the run-cache, so the report shows the default run.
+    kd(project, ['run', '--set', `student.temperature=${temperature}`], tracking);
   } else {
     kd(project, ['mlflow', 'sync'], tracking);
   }

@@ -3,7 +3,8 @@ import { formatBytes, formatDuration, formatInteger, formatPercent, formatPoints
 import type { ModelHistory } from './history.js';
 import { agreement } from './metrics.js';
 import { type Chart, confusionCharts, displayName, historyCharts, reliabilityCharts, tradeoffCharts } from './report-charts.js';
-import { escapeHtml, htmlTable, markdownTable, type Table } from './report.js';
+import { escapeXml as escapeHtml } from './charts/svg.js';
+import { htmlTable, markdownTable, type Table } from './report.js';
 
 /** Where and how the numbers were measured, printed at the top of the report. */
 export interface ReportContext {

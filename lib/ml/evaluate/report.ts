@@ -1,5 +1,7 @@
 /** Tables of the evaluation report, in Markdown and HTML, from cells already formatted for people. */
 
+import { escapeXml as escapeHtml } from './charts/svg.js';
+
 export interface Table {
   /** Column headings; the first heads the row names. */
   head: readonly string[];
@@ -7,7 +9,6 @@ export interface Table {
   rows: readonly (readonly string[])[];
 }
 
-export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const mdCell = (text: string) => text.replace(/\|/g, '\\|');
 
