@@ -64,7 +64,7 @@ export function register(program: Command): void {
             const source = options.file === '-' ? 'stdin' : options.file;
             const listed = result.failed.slice(0, LISTED_FAILURES).map((f) => `  ${source}:${f.line}: ${f.error}`);
             if (result.failed.length > LISTED_FAILURES) listed.push(`  … and ${result.failed.length - LISTED_FAILURES} more (the output's error field has every one)`);
-            throw new KdError(`predict: ${result.failed.length} of ${result.rows} rows could not be predicted:\n${listed.join('\n')}`);
+            throw new KdError(`predict: ${n(result.failed.length)} of ${n(result.rows)} rows could not be predicted:\n${listed.join('\n')}`);
           }
           return;
         }
