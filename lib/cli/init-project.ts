@@ -153,6 +153,8 @@ export function initProject(options: InitOptions): InitResult {
     warnings.push(`the classes are imbalanced (the smallest has ${fewest} rows, the largest ${most}): judge the models by macro F1 in the report, not accuracy alone`);
   }
   const flags = textColumn === 'text' ? '' : ` --text-column ${shellWord(textColumn)}`;
+  // Started through npx (a project-local install): the next commands need it too.
+  const cli = process.env.npm_command === 'exec' ? 'npx kd-pipeline' : 'kd-pipeline';
   return {
     dir,
     files,
@@ -160,9 +162,9 @@ export function initProject(options: InitOptions): InitResult {
     warnings,
     next: [
       ...(path.resolve(process.cwd()) === dir ? [] : [`cd ${shellWord(options.dir)}`]),
-      'kd-pipeline run',
+      `${cli} run`,
       'open artifacts/report/index.html',
-      `kd-pipeline predict --file ${shellWord(data.rel)}${flags} --out predictions.csv`,
+      `${cli} predict --file ${shellWord(data.rel)}${flags} --out predictions.csv`,
     ],
   };
 }
