@@ -18,17 +18,15 @@ describe('kd-pipeline predict', () => {
     writeUint8Variant(dir);
   });
 
-  it('prints label and probabilities as JSON, quickly', () => {
-    const started = Date.now();
+  // How fast is measured in docs/ml-data.md, not asserted here: a loaded CI machine is no measure.
+  it('prints label and probabilities as JSON', () => {
     const result = predict('Ein schön guter Film!', '--model', dir, '--json');
-    const elapsed = Date.now() - started;
     expect(result.status, result.stderr).toBe(0);
     const answer = JSON.parse(result.stdout);
     expect(answer.label).toBe('positive');
     expect(answer.probabilities.positive).toBeGreaterThan(0.9);
     expect(answer.probabilities.negative + answer.probabilities.positive).toBeCloseTo(1);
     expect(answer.model).toMatchObject({ name: 'kd-student', fingerprint: 'fp-1' });
-    expect(elapsed).toBeLessThan(5000);
   });
 
   it('prints a readable answer and uses a quantised variant', () => {
