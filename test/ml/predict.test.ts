@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -141,5 +141,19 @@ describe('kd-pipeline predict --file', () => {
     expect(result.status, result.stdout).toBe(0);
     expect(result.stdout).toMatch(/\r\x1b\[Kpredict: 50 rows · [\d,]+ rows\/s · 100 %/);
     expect(result.stdout).toContain('50 predicted in 1 batch, 0 failed');
+  });
+
+  it('leaves no output, not even a partial one, when interrupted', async () => {
+    const out = path.join(work, 'interrupted.csv');
+    const child = spawn('node', [CLI, 'predict', '--file', '-', '--model', dir, '--out', out, '--batch-size', '2'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.stdin.write('great movie\nawful\ngood\n');
+    // stdin stays open: the command is mid-file when the temporary output exists and has rows in it.
+    const tmp = () => readdirSync(work).find((name) => name.startsWith('interrupted.csv.tmp-'));
+    while (!tmp() || readFileSync(path.join(work, tmp()!), 'utf8') === '') await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(existsSync(out)).toBe(false);
+    expect(tmp()).toBeUndefined();
   });
 });
