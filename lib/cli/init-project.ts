@@ -153,8 +153,10 @@ export function initProject(options: InitOptions): InitResult {
     warnings.push(`the classes are imbalanced (the smallest has ${fewest} rows, the largest ${most}): judge the models by macro F1 in the report, not accuracy alone`);
   }
   const flags = textColumn === 'text' ? '' : ` --text-column ${shellWord(textColumn)}`;
-  // Started through npx (a project-local install): the next commands need it too.
-  const cli = process.env.npm_command === 'exec' ? 'npx kd-pipeline' : 'kd-pipeline';
+  // Only a global install (<prefix>/lib/node_modules/kd-pipeline) puts kd-pipeline on the PATH;
+  // a project's own install or a clone of the repository runs it through npx.
+  const global = path.basename(path.dirname(PACKAGE_ROOT)) === 'node_modules' && path.basename(path.dirname(path.dirname(PACKAGE_ROOT))) === 'lib';
+  const cli = global ? 'kd-pipeline' : 'npx kd-pipeline';
   return {
     dir,
     files,

@@ -38,7 +38,7 @@ describe('kd-pipeline init', () => {
     expect(read(path.join(cwd, '.gitignore'))).toBe('artifacts/\n');
     expect(result.stdout).toMatch(/3,000 rows, text in "text", label in "label", 3 empty rows to be dropped/);
     expect(result.stdout).toMatch(/ {2}negative +1,500 +50\.0 %\n {2}positive +1,500 +50\.0 %/);
-    expect(result.stdout).toMatch(/Next:\n {2}kd-pipeline run\n/);
+    expect(result.stdout).toMatch(/Next:\n {2}npx kd-pipeline run\n/);
     expect(kd(cwd, 'status', '--json').status).toBe(0);
   });
 
@@ -51,7 +51,7 @@ describe('kd-pipeline init', () => {
     expect(out).toMatchObject({
       files: ['pipeline.yaml', 'params.yaml', 'data/reviews.csv', '.gitignore'],
       data: { path: 'data/reviews.csv', copiedFrom: 'reviews.csv', textColumn: 'Bewertung', labelColumn: 'Quelle', rows: 24, emptyRows: 0, classes: { 'Amazon (Produkte)': 8, 'IMDb — Filme': 8, Yelp: 8 } },
-      next: ['cd project', 'kd-pipeline run', 'open artifacts/report/index.html', 'kd-pipeline predict --file data/reviews.csv --text-column Bewertung --out predictions.csv'],
+      next: ['cd project', 'npx kd-pipeline run', 'open artifacts/report/index.html', 'npx kd-pipeline predict --file data/reviews.csv --text-column Bewertung --out predictions.csv'],
     });
     expect(out.warnings).toEqual(['class "Amazon (Produkte)" has only 8 rows: the validation and test splits may miss it', 'class "IMDb — Filme" has only 8 rows: the validation and test splits may miss it', 'class "Yelp" has only 8 rows: the validation and test splits may miss it']);
     const dir = path.join(cwd, 'project');
@@ -71,7 +71,7 @@ describe('kd-pipeline init', () => {
     expect(yaml(path.join(dir, 'params.yaml')).data).toMatchObject({ path: 'in/rows.jsonl', text_column: 'my text', label_column: 'true' });
     expect(read(path.join(dir, 'params.yaml'))).toContain('  label_column: "true"');
     expect(existsSync(path.join(dir, 'data'))).toBe(false);
-    expect(result.stdout).toContain("kd-pipeline predict --file in/rows.jsonl --text-column 'my text' --out predictions.csv");
+    expect(result.stdout).toContain("npx kd-pipeline predict --file in/rows.jsonl --text-column 'my text' --out predictions.csv");
   });
 
   it('refuses to overwrite an existing project unless --force', () => {
