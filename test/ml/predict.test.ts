@@ -1,9 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeExport, writeUint8Variant } from '../serve/export-fixture.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -49,6 +49,7 @@ describe('kd-pipeline predict --file', () => {
     work = mkdtempSync(path.join(tmpdir(), 'kd-predict-file-'));
     dir = await writeExport(path.join(work, 'export'), 'fp-file');
   });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('predicts every CSV row in batches, reports bad rows by line and still predicts the others', () => {
     const csv = [

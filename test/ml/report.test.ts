@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -68,5 +68,6 @@ describe('report', () => {
     const histories = readHistories(root, 'plots', ['teacher', 'student'], (w) => warnings.push(w));
     expect(histories.map((h) => [h.model, h.file])).toEqual([['teacher', 'plots/teacher-history.json'], ['student', 'plots/student-history.json']]);
     expect(warnings).toEqual([expect.stringMatching(/^plots\/broken\.json: not valid JSON/), 'plots/roc.json: every row needs an "epoch" or a "step" (not a training history, left out of the report)']);
+    rmSync(root, { recursive: true });
   });
 });
