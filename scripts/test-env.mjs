@@ -1,6 +1,8 @@
 // Prepares what the tests need beyond node_modules, idempotently and quickly when already done:
-// a Python venv under .venv/ with a pinned MLflow (the tracking tests run a real server), and
-// Debian's chromium for the browser tests (never a browser download).
+// a Python venv under .venv/ with a pinned MLflow (the tracking tests run a real server),
+// Debian's chromium for the browser tests (never a browser download), and the teacher's default
+// encoder in models/encoder (the transformer-teacher tests use the real one), fetched as
+// `npm run setup` fetches it.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,7 +14,7 @@ const venv = join(root, '.venv');
 
 function run(cmd, args) {
   console.error(`test-env: ${cmd} ${args.join(' ')}`);
-  execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: root });
 }
 
 function installedMlflow() {
@@ -37,4 +39,9 @@ if (!existsSync('/usr/bin/chromium')) {
   } else {
     console.error('test-env: /usr/bin/chromium is missing and we are not root: install Debian\'s chromium package; the browser tests will fail');
   }
+}
+
+if (!existsSync(join(root, 'models', 'encoder', 'encoder.json'))) {
+  run('npm', ['run', 'build', '--silent']);
+  run(process.execPath, [join(root, 'bin', 'kd-pipeline.js'), 'run', 'encoder']);
 }

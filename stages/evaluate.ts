@@ -25,28 +25,29 @@ export async function run(root: string): Promise<void> {
   const params = loadMlParams(root);
   requireInputs(root, 'evaluate', INPUTS);
   const set = loadTestSet(root, params.text.max_len);
-  const { tf, info } = await loadTf();
+  const { info } = await loadTf();
   reportStageTag('kd.backend', info.backend);
 
   const options = { latencyRuns: params.evaluate.latency_runs, throughputBatch: params.evaluate.throughput_batch };
   const score = async (name: string, source: string, classifier: Classifier) => {
     try {
-      return await evaluateClassifier(tf, name, classifier, set, options);
+      return await evaluateClassifier(name, classifier, set, options);
     } catch (error) {
       // Typically a model trained with another text.max_len or label set than the test split's.
       throw new KdError(`${source}: cannot predict the test split (${(error as Error).message})`);
     } finally {
-      classifier.dispose();
+      await classifier.dispose();
     }
   };
   const evaluations = {} as Record<EvaluatedModel, ModelEvaluation>;
-  for (const name of EVALUATED_MODELS) evaluations[name] = await score(name, `artifacts/${name}`, await loadClassifier(path.join(root, 'artifacts', name)));
+  const context = { root, vocab: set.vocab, maxLen: set.maxLen };
+  for (const name of EVALUATED_MODELS) evaluations[name] = await score(name, `artifacts/${name}`, await loadClassifier(path.join(root, 'artifacts', name), context));
   // The export stage's quantised variants, built in memory by the same code, so the report can
   // show what quantisation trades before anything is exported.
   const student = readFloatModel(path.join(root, 'artifacts/student'));
   const variants: ModelEvaluation[] = [];
   for (const dtype of new Set(params.export.quantize)) {
-    variants.push(await score(variantName(dtype), `artifacts/student (${dtype})`, await classifierFromFiles(layersFiles(student, dtype))));
+    variants.push(await score(variantName(dtype), `artifacts/student (${dtype})`, await classifierFromFiles(layersFiles(student, dtype), context)));
   }
 
   const metrics = metricsJson(evaluations, set, variants);

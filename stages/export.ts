@@ -62,7 +62,7 @@ export async function run(root: string): Promise<void> {
       written.set(dtype, { dir, sizeBytes: writeLayersFiles(dir, layersFiles(student, dtype)) });
     }
     // The test split in one batch: evaluate.* is not among this stage's params, and it is small.
-    const variants = await scoreVariants(tf, written, set, set.rows);
+    const variants = await scoreVariants(written, set, set.rows);
 
     const card: ModelCardInfo = {
       name: registeredModel,

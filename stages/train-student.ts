@@ -27,16 +27,23 @@ export async function run(root: string): Promise<void> {
   await runTrainingStage(tf, info, {
     name: 'student',
     root,
-    members: [{ kind: params.student.model.arch, build: (seed: number) => buildStudent(tf, params.student.model, { ...shape, seed }) }],
-    memberDirs: false,
-    train: {
+    members: [
+      {
+        kind: params.student.model.arch,
+        build: (seed: number) => buildStudent(tf, params.student.model, { ...shape, seed }),
+        train: {
       ids: encodeIds(tf, rows.map((row) => row.tokens), inputs.vocab, maxLen),
       // Unlabelled rows get a placeholder class 0 that `labelled` = 0 masks out of every hard-label term.
       labels: tf.tensor1d(rows.map((row) => row.y ?? 0), 'int32'),
       labelled: tf.tensor1d(rows.map((row) => (row.y === null ? 0 : 1)), 'float32'),
       teacherLogits: tf.tensor2d(rows.map((row) => row.logits), [rows.length, meta.classes], 'float32'),
-    },
-    val: hardLabelData(tf, inputs.val, inputs.vocab, maxLen),
+        },
+        val: hardLabelData(tf, inputs.val, inputs.vocab, maxLen),
+      },
+    ],
+    memberDirs: false,
+    trainRows: rows.length,
+    valLabels: inputs.val.map((example) => example.y),
     trainParams: params.student.train,
     loss: (logits, batch) => distillationLoss(tf, logits, batch.teacherLogits!, batch.labels, { temperature, alpha, loss }, batch.labelled),
     seed: params.seed,

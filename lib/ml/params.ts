@@ -20,6 +20,37 @@ const trainSchema = z.strictObject({
 
 const fraction = z.number().min(0).max(0.9);
 
+/** What a teacher ensemble can be made of; each member's logits count equally. */
+export const TEACHER_MEMBER_KINDS = ['transformer', 'cnn', 'bilstm'] as const;
+export type TeacherMemberKind = (typeof TEACHER_MEMBER_KINDS)[number];
+
+/**
+ * teacher.transformer: a pretrained encoder run through ONNX Runtime (transformers.js), frozen,
+ * with a small head trained in tfjs on its sentence embeddings — or, with `head.type: model`, the
+ * model's own sequence-classification head as it is.
+ */
+const transformerSchema = z.strictObject({
+  /** A hub id (`org/name`) or a local folder in the Hugging Face layout (`./path`, `/abs/path`). */
+  model: z.string().min(1),
+  /** transformers.js dtype: which ONNX file of the folder (q8 → onnx/model_quantized.onnx, fp32 → onnx/model.onnx, …). */
+  dtype: z.enum(['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4']).default('q8'),
+  pooling: z.enum(['mean', 'cls']).default('mean'),
+  /** Sub-word tokens per sentence fed to the encoder, [CLS] and [SEP] included. */
+  max_tokens: z.number().int().min(2).max(8192).default(128),
+  batch_size: z.number().int().positive().default(64),
+  /** auto: ONNX Runtime's CUDA provider when it loads, else CPU. */
+  device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  /** ONNX Runtime intra-op threads; 0 = one per CPU core. */
+  threads: z.number().int().nonnegative().default(0),
+  head: z.strictObject({
+    /** logistic: one dense layer; hidden: dense ReLU layer of `hidden` units then logits; model: the model's own classifier. */
+    type: z.enum(['logistic', 'hidden', 'model']).default('logistic'),
+    hidden: z.number().int().positive().default(64),
+    dropout: z.number().min(0).max(0.95).default(0),
+    train: trainSchema,
+  }),
+});
+
 export const mlParamsSchema = z.object({
   seed: z.number().int().nonnegative(),
   data: z.strictObject({
@@ -37,9 +68,12 @@ export const mlParamsSchema = z.object({
   vocab: z.strictObject({
     min_freq: z.number().int().positive().default(1),
     max_size: z.number().int().min(3),
+    /** Whole words of the transformer teacher's own vocabulary added after the training words (0 = none). */
+    encoder_words: z.number().int().nonnegative().default(0),
   }),
   teacher: z.strictObject({
-    members: z.array(z.enum(['cnn', 'bilstm'])).min(1),
+    members: z.array(z.enum(TEACHER_MEMBER_KINDS)).min(1),
+    transformer: transformerSchema,
     embedding_dim: z.number().int().positive(),
     cnn: z.strictObject({
       filters: z.number().int().positive(),
@@ -56,13 +90,20 @@ export const mlParamsSchema = z.object({
       mask_prob: z.number().min(0).max(1),
       dropout_prob: z.number().min(0).max(1),
       ngram_prob: z.number().min(0).max(1),
+      replace_prob: z.number().min(0).max(1).default(0),
+      replace_top_k: z.number().int().positive().default(5),
     }),
+    /** Also label every vocabulary word on its own (teaches the student words the training split never shows). */
+    vocabulary_words: z.boolean().default(false),
   }),
   student: z.strictObject({
     model: z.strictObject({
       arch: z.enum(['pool', 'cnn']),
       embedding_dim: z.number().int().positive(),
       hidden: z.number().int().nonnegative(),
+      /** cnn: filters per kernel width (0 = embedding_dim) and the widths. Cheap: the embedding table holds nearly all the parameters. */
+      filters: z.number().int().nonnegative().default(0),
+      kernel_sizes: z.array(z.number().int().positive()).min(1).default([3]),
     }),
     train: trainSchema,
     temperature: z.number().positive(),

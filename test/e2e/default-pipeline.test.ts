@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ interface RunJson {
   stages: { name: string; result: string }[];
 }
 
-/** The repository's own pipeline.yaml and params.yaml on 300 real sentences, with tiny models so the run takes seconds. */
+/** The repository's own pipeline.yaml and params.yaml on 300 real sentences, with a small student and transfer set so the run takes seconds. */
 function tinyProject(): string {
   const root = mkdtempSync(join(tmpdir(), 'kd-e2e-'));
   copyFileSync(join(repo, 'pipeline.yaml'), join(root, 'pipeline.yaml'));
@@ -30,18 +30,25 @@ function tinyProject(): string {
 }
 
 const TINY = [
+  // The real default encoder, from the folder the test environment fetched (as `npm run setup` does).
+  `teacher.transformer.model=${join(repo, 'models', 'encoder')}`,
+  'teacher.transformer.head.train.epochs=5',
   'text.max_len=16',
-  'teacher.embedding_dim=8',
-  'teacher.cnn.filters=8',
-  'teacher.cnn.kernel_sizes=[3]',
-  'teacher.hidden=0',
-  'teacher.train.epochs=2',
+  'vocab.encoder_words=300',
   'student.model.embedding_dim=4',
   'student.train.epochs=2',
   'soft_labels.augment.copies=1',
   'evaluate.latency_runs=5',
   'evaluate.throughput_batch=16',
 ];
+
+const STAGES = 9;
+
+/** The embedding cache's segment files: a run that encodes nothing new leaves them as they were. */
+function embeddingSegments(root: string): string[] {
+  const dir = join(root, '.kd', 'embeddings');
+  return existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.seg')).sort() : [];
+}
 
 async function kd(root: string, args: string[]) {
   const env = { ...process.env };
@@ -59,19 +66,23 @@ describe('the default pipeline, end to end through `kd-pipeline run`', () => {
 
   it('runs every stage, then nothing, and exports a student that predicts', async () => {
     const first = await kd(root, ['run', '--json', ...TINY.flatMap((s) => ['--set', s])]);
-    expect(Object.values(results(first.stdout))).toEqual(Array(8).fill('ran'));
+    expect(Object.values(results(first.stdout))).toEqual(Array(STAGES).fill('ran'));
+    expect(embeddingSegments(root).length).toBeGreaterThan(0);
     const metrics = JSON.parse(readFileSync(join(root, 'artifacts', 'metrics.json'), 'utf8')) as Record<string, number>;
     for (const key of ['teacher.accuracy', 'student.accuracy', 'baseline.accuracy', 'student.params', 'teacher.params', 'student.latency_p50_ms']) {
       expect(metrics[key], key).toBeTypeOf('number');
     }
-    expect(metrics['teacher.params']! / metrics['student.params']!).toBeGreaterThan(1);
+    // The teacher is the pretrained transformer: its 22.6M encoder parameters count, and it is slower per sentence.
+    expect(metrics['teacher.params']).toBeGreaterThan(22_000_000);
+    expect(metrics['teacher.params']! / metrics['student.params']!).toBeGreaterThan(100);
+    expect(metrics['student.latency_speedup']).toBeGreaterThan(1);
     expect(existsSync(join(root, 'artifacts', 'report', 'index.html'))).toBe(true);
     for (const file of ['model.json', 'vocab.json', 'labels.json', 'model-card.md', 'float16/model.json', 'uint8/model.json']) {
       expect(existsSync(join(root, 'artifacts', 'export', file)), file).toBe(true);
     }
 
     const again = await kd(root, ['run', '--json']);
-    expect(Object.values(results(again.stdout))).toEqual(Array(8).fill('skipped'));
+    expect(Object.values(results(again.stdout))).toEqual(Array(STAGES).fill('skipped'));
     await expect(kd(root, ['status', '--check'])).resolves.toBeDefined();
 
     const predicted = JSON.parse((await kd(root, ['predict', 'Ein wunderbarer Film, très bien!', '--json'])).stdout) as { label: string };
@@ -80,8 +91,10 @@ describe('the default pipeline, end to end through `kd-pipeline run`', () => {
     expect(labels).toContain(predicted.label);
   }, 600_000);
 
-  it('a student param reruns train-student, evaluate and export only; reverting it restores them from the run-cache', async () => {
+  it('a student param reruns train-student, evaluate and export only, re-encoding nothing; reverting it restores them from the run-cache', async () => {
+    const segments = embeddingSegments(root);
     const changed = results((await kd(root, ['run', '--json', '--set', 'student.temperature=2'])).stdout);
+    expect(embeddingSegments(root)).toEqual(segments);
     expect(Object.entries(changed).filter(([, r]) => r === 'ran').map(([n]) => n)).toEqual(['train-student', 'evaluate', 'export']);
     expect(changed['train-teacher']).toBe('skipped');
     expect(changed['train-baseline']).toBe('skipped');

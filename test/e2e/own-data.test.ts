@@ -17,15 +17,22 @@ const exec = promisify(execFile);
 /** The site each review comes from, as a three-class task, with labels that stress the report's layout. */
 const SITES: Record<string, string> = { amazon: 'Amazon (Produkte)', imdb: 'IMDb — Filme', yelp: 'Yelp: Restaurants' };
 
-/** Tiny models so the run takes seconds (as test/e2e/default-pipeline.test.ts); a two-member teacher for per-member curves. */
+/**
+ * Small settings so the run takes seconds (as test/e2e/default-pipeline.test.ts): the default
+ * pretrained encoder from the folder the test environment fetched, with a tiny CNN beside it, so
+ * the teacher is an ensemble and its curves have a line per member.
+ */
 const TINY = [
-  'text.max_len=16',
-  'teacher.members=[cnn, cnn]',
+  `teacher.transformer.model=${path.join(REPO, 'models', 'encoder')}`,
+  'teacher.transformer.head.train.epochs=3',
+  'teacher.members=[transformer, cnn]',
   'teacher.embedding_dim=8',
   'teacher.cnn.filters=8',
   'teacher.cnn.kernel_sizes=[3]',
   'teacher.hidden=0',
   'teacher.train.epochs=3',
+  'text.max_len=16',
+  'vocab.encoder_words=300',
   'student.model.embedding_dim=4',
   'student.train.epochs=3',
   'soft_labels.augment.copies=1',

@@ -5,35 +5,62 @@ import { distillationLoss } from '../../lib/ml/distill.js';
 import { seededRandom } from '../../lib/ml/data/split.js';
 
 const { tf } = await loadTf();
-const none = { copies: 1, mask_prob: 0, dropout_prob: 0, ngram_prob: 0 };
-const sentence = 'the plot was thin but the acting was superb !'.split(' ');
+const none = { copies: 1, mask_prob: 0, dropout_prob: 0, ngram_prob: 0, replace_prob: 0, replace_top_k: 5 };
+const plain = (tokens: string[]) => tokens.map((token) => ({ surface: token, token }));
+const sentence = plain('the plot was thin but the acting was superb !'.split(' '));
+const context = { maskToken: '[MASK]' };
 
 describe('Tang et al. augmentation', () => {
-  it('is the identity with every probability 0, all <unk> with mask_prob 1, never empty with dropout_prob 1', () => {
+  it('is the identity with every probability 0, all masked with mask_prob 1, never empty with dropout_prob 1', () => {
     const random = seededRandom(1);
-    expect(augmentSentence(sentence, none, random)).toEqual(sentence);
-    expect(augmentSentence(sentence, { ...none, mask_prob: 1 }, random)).toEqual(sentence.map(() => '<unk>'));
-    const kept = augmentSentence(sentence, { ...none, dropout_prob: 1 }, random);
-    expect(kept).toHaveLength(1);
-    expect(sentence).toContain(kept[0]);
+    expect(augmentSentence(sentence, none, random, context)).toEqual({ text: 'the plot was thin but the acting was superb !', tokens: sentence.map((w) => w.token) });
+    // The teacher reads its tokenizer's mask token, the student <unk>.
+    expect(augmentSentence(sentence, { ...none, mask_prob: 1 }, random, context)).toEqual({ text: sentence.map(() => '[MASK]').join(' '), tokens: sentence.map(() => '<unk>') });
+    const kept = augmentSentence(sentence, { ...none, dropout_prob: 1 }, random, context);
+    expect(kept.tokens).toHaveLength(1);
+    expect(sentence.map((w) => w.token)).toContain(kept.tokens[0]);
+  });
+
+  it('gives the teacher the words as written and the student their normalised tokens', () => {
+    const words = [
+      { surface: 'Das', token: 'das' },
+      { surface: 'Essen', token: 'essen' },
+    ];
+    expect(augmentSentence(words, none, seededRandom(1), context)).toEqual({ text: 'Das Essen', tokens: ['das', 'essen'] });
+  });
+
+  it('joins words of scripts without spaces without a space', () => {
+    expect(augmentSentence(plain(['这部', '电影', '很', '好看', '!']), none, seededRandom(1), context).text).toBe('这部电影很好看 !');
+  });
+
+  it('replaces words by one of their top-k neighbours with replace_prob 1, and leaves words without neighbours', () => {
+    const neighbours = new Map([['superb', plain(['excellent', 'great', 'terrible'])]]);
+    const random = seededRandom(3);
+    const seen = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const out = augmentSentence(sentence, { ...none, replace_prob: 1, replace_top_k: 2 }, random, { ...context, neighbours: (t) => neighbours.get(t) });
+      expect(out.tokens.slice(0, 8)).toEqual(sentence.slice(0, 8).map((w) => w.token));
+      seen.add(out.tokens[8]!);
+    }
+    expect([...seen].sort()).toEqual(['excellent', 'great']);
   });
 
   it('cuts to a contiguous n-gram of 1–5 tokens with ngram_prob 1', () => {
     const random = seededRandom(2);
     for (let i = 0; i < 50; i++) {
-      const gram = augmentSentence(sentence, { ...none, ngram_prob: 1 }, random);
+      const gram = augmentSentence(sentence, { ...none, ngram_prob: 1 }, random, context).tokens;
       expect(gram.length).toBeGreaterThanOrEqual(1);
       expect(gram.length).toBeLessThanOrEqual(5);
-      expect(` ${sentence.join(' ')} `).toContain(` ${gram.join(' ')} `);
+      expect(` ${sentence.map((w) => w.token).join(' ')} `).toContain(` ${gram.join(' ')} `);
     }
   });
 
   it('makes `copies` sentences per input, the same for a seed and different for another', () => {
-    const p = { copies: 3, mask_prob: 0.2, dropout_prob: 0.2, ngram_prob: 0.3 };
-    const a = augmentAll([sentence, ['short']], p, 7);
+    const p = { ...none, copies: 3, mask_prob: 0.2, dropout_prob: 0.2, ngram_prob: 0.3 };
+    const a = augmentAll([sentence, plain(['short'])], p, 7, context);
     expect(a).toHaveLength(6);
-    expect(augmentAll([sentence, ['short']], p, 7)).toEqual(a);
-    expect(augmentAll([sentence, ['short']], p, 8)).not.toEqual(a);
+    expect(augmentAll([sentence, plain(['short'])], p, 7, context)).toEqual(a);
+    expect(augmentAll([sentence, plain(['short'])], p, 8, context)).not.toEqual(a);
   });
 });
 

@@ -9,7 +9,8 @@ import { sha256Parts } from '../../lib/ml/export/content-hash.js';
 import { agreement, argmax, calibrationError, classificationReport, reliabilityBins, softmax } from '../../lib/ml/evaluate/metrics.js';
 import { loadClassifier, loadLayersModel } from '../../lib/ml/models/model-io.js';
 import { loadTestSet, type TestSet } from '../../lib/ml/data/test-set.js';
-import { encode, tokenize } from '../../lib/ml/text/text.js';
+import { tokenize } from '../../lib/ml/text/text.js';
+import { encodeIds } from '../../lib/ml/data/train-data.js';
 import { parseStageTags } from '../../lib/pipeline/stage-tags.js';
 import { readExport } from '../../lib/serve/export-bundle.js';
 import { LABELS, MAX_LEN, trainedProject } from './trained-project.js';
@@ -22,9 +23,9 @@ function cli(root: string, args: string[], env: Record<string, string> = {}) {
   return spawnSync('node', [CLI, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
 }
 
-/** Rows of logits → probabilities, for a model or a classifier over the whole test set. */
+/** Rows of logits → probabilities, for a layers model over the whole test set (its tokens encoded with its vocab). */
 async function probabilities(predict: (ids: tfTypes.Tensor2D) => tfTypes.Tensor, set: TestSet): Promise<number[][]> {
-  const logits = predict(tf.tensor2d(set.ids, [set.rows, set.maxLen], 'int32'));
+  const logits = predict(encodeIds(tf, set.inputs.map((input) => input.tokens), set.vocab, set.maxLen));
   return ((await logits.array()) as number[][]).map((row) => softmax(row));
 }
 
@@ -78,9 +79,9 @@ describe('evaluate stage', () => {
   it('matches lib/ml/evaluate/metrics on the predictions of the same models', async () => {
     const predictions: Record<string, number[]> = {};
     for (const model of ['teacher', 'student', 'baseline']) {
-      const classifier = await loadClassifier(path.join(root, 'artifacts', model));
-      const probs = await probabilities((ids) => classifier.predictLogits(ids), set);
-      classifier.dispose();
+      const classifier = await loadClassifier(path.join(root, 'artifacts', model), { root, vocab: set.vocab, maxLen: set.maxLen });
+      const probs = (await classifier.predictLogits(set.inputs)).map((row) => softmax(row));
+      await classifier.dispose();
       predictions[model] = probs.map((row) => argmax(row));
       const report = classificationReport(set.y, predictions[model]!, LABELS.length);
       expect(metrics[`${model}.accuracy`]).toBeCloseTo(report.accuracy, 10);
@@ -202,8 +203,8 @@ describe('export stage', () => {
     expect(result.status, result.stderr).toBe(0);
     const answer = JSON.parse(result.stdout);
     const student = await loadLayersModel(path.join(root, 'artifacts/student'));
-    const ids = encode(tokenize(text, { lowercase: true, strip_accents: false }), set.vocab, MAX_LEN);
-    const [probs] = await probabilities((input) => student.predict(input) as tfTypes.Tensor, { ...set, ids, rows: 1 });
+    const tokens = tokenize(text, { lowercase: true, strip_accents: false });
+    const [probs] = await probabilities((input) => student.predict(input) as tfTypes.Tensor, { ...set, inputs: [{ text, tokens }], rows: 1 });
     expect(answer.label).toBe(LABELS[argmax(probs!)]);
     Object.values(answer.probabilities as Record<string, number>).forEach((p, i) => expect(p).toBeCloseTo(probs![i]!, 5));
     expect(answer.model.fingerprint).toBe(readJson(path.join(root, 'artifacts/export/metadata.json')).fingerprint);

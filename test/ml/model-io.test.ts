@@ -6,6 +6,7 @@ import { loadBackend, loadTf } from '../../lib/ml/backend/backend.js';
 import { loadClassifier, loadLayersModel, saveLayersModel } from '../../lib/ml/models/model-io.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'kd-model-io-'));
+const context = { root: work, vocab: { '<pad>': 0, '<unk>': 1, a: 2, b: 3, c: 4 }, maxLen: 5 };
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 async function tinyModel(seed: number) {
@@ -39,10 +40,10 @@ describe('model-io', () => {
     expect(Array.from(await (loaded.predict(ids) as import('@tensorflow/tfjs').Tensor).data())).toEqual(
       Array.from(await (model.predict(ids) as import('@tensorflow/tfjs').Tensor).data()),
     );
-    const classifier = await loadClassifier(dir);
+    const classifier = await loadClassifier(dir, context);
     expect(classifier.paramCount).toBe(model.countParams());
     expect(classifier.sizeBytes).toBeGreaterThan(model.countParams() * 4);
-    classifier.dispose();
+    await classifier.dispose();
   });
 
   it('averages the logits of an ensemble directory', async () => {
@@ -53,13 +54,14 @@ describe('model-io', () => {
     await saveLayersModel(members[1]!, path.join(dir, 'member-1'));
     const ids = tf.tensor2d([[2, 3, 4, 0, 0]], undefined, 'int32');
     const expected = tf.addN(members.map((m) => m.predict(ids) as import('@tensorflow/tfjs').Tensor)).div(2);
-    const classifier = await loadClassifier(dir);
-    const got = await classifier.predictLogits(ids).data();
+    const classifier = await loadClassifier(dir, context);
+    // Tokens a, b, c are ids 2, 3, 4 of the context's vocab; the classifier encodes them itself.
+    const got = (await classifier.predictLogits([{ text: 'a b c', tokens: ['a', 'b', 'c'] }]))[0]!;
     Array.from(await expected.data()).forEach((v, i) => expect(got[i]).toBeCloseTo(v, 6));
     expect(classifier.paramCount).toBe(members[0]!.countParams() * 2);
   });
 
   it('names the directory when there is no model', async () => {
-    await expect(loadClassifier(path.join(work, 'missing'))).rejects.toThrow(/missing: no model.json/);
+    await expect(loadClassifier(path.join(work, 'missing'), context)).rejects.toThrow(/missing: no model.json/);
   });
 });

@@ -12,7 +12,10 @@ const CLI = path.join(REPO, 'bin/kd-pipeline.js');
 function project(dataName: string, content: string, edit: (params: string) => string = (p) => p): string {
   const root = mkdtempSync(path.join(tmpdir(), 'kd-pre-'));
   copyFileSync(path.join(REPO, 'pipeline.yaml'), path.join(root, 'pipeline.yaml'));
-  const params = readFileSync(path.join(REPO, 'params.yaml'), 'utf8').replace(/path: data\/\S+/, `path: data/${dataName}`);
+  // encoder_words 0: build-vocab then needs no encoder (test/ml/transformer-teacher.test.ts covers the encoder's words).
+  const params = readFileSync(path.join(REPO, 'params.yaml'), 'utf8')
+    .replace(/path: data\/\S+/, `path: data/${dataName}`)
+    .replace(/encoder_words: \d+/, 'encoder_words: 0');
   writeFileSync(path.join(root, 'params.yaml'), edit(params));
   mkdirSync(path.join(root, 'data'));
   writeFileSync(path.join(root, 'data', dataName), content);
@@ -59,6 +62,6 @@ describe('preprocess and build-vocab stages', () => {
   it('rejects an unknown stage name', () => {
     const result = stage(tmpdir(), 'train-everything');
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/unknown stage "train-everything" \(known: preprocess, build-vocab/);
+    expect(result.stderr).toMatch(/unknown stage "train-everything" \(known: encoder, preprocess, build-vocab/);
   });
 });

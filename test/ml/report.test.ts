@@ -27,6 +27,7 @@ describe('report', () => {
   it('formats numbers for people', () => {
     expect(formatInteger(769346)).toBe('769,346');
     expect(formatPercent(0.84563)).toBe('84.6\u00a0%');
+    expect([0, 0.000196, 0.0123, 1].map((share) => formatPercent(share))).toEqual(['0.0\u00a0%', '0.020\u00a0%', '1.2\u00a0%', '100.0\u00a0%']);
     expect([0.2134, 52.61, 364.5816, 3664.5816].map(formatDuration)).toEqual(['0.21\u00a0ms', '52.6\u00a0ms', '365\u00a0ms', '3.66\u00a0s']);
     expect([512, 205544, 3077411].map(formatBytes)).toEqual(['512\u00a0B', '206\u00a0kB', '3.08\u00a0MB']);
   });

@@ -37,3 +37,18 @@ describe('buildVocab', () => {
     expect(buildVocab(sentences, 1, 3)).toEqual({ '<pad>': 0, '<unk>': 1, film: 2 });
   });
 });
+
+describe('buildVocab with extra words', () => {
+  it('adds the extra words after the training words, up to max_size, and keeps "__proto__" and "constructor" as ordinary entries', () => {
+    const vocab = buildVocab([['good', 'good', 'film']], 1, 6, ['great', 'film', '__proto__', 'constructor', 'awful']);
+    expect(Object.entries(vocab)).toEqual([
+      ['<pad>', 0],
+      ['<unk>', 1],
+      ['good', 2],
+      ['film', 3],
+      ['great', 4],
+      ['__proto__', 5],
+    ]);
+    expect(Object.hasOwn(buildVocab([['constructor']], 1, 10), 'constructor')).toBe(true);
+  });
+});

@@ -24,6 +24,13 @@ describe('tokenize', () => {
     expect(normalize('ÉTÉ', keep)).toBe('été');
   });
 
+  it('splits Chinese, Japanese and Thai into words (Intl.Segmenter), not one token per sentence', () => {
+    expect(tokenize('这部电影很好看，我很喜欢！', keep)).toEqual(['这', '部', '电影', '很好', '看', '，', '我', '很喜欢', '！']);
+    expect(tokenize('この映画はとても面白かった', keep)).toContain('映画');
+    expect(tokenize('หนังเรื่องนี้สนุกมาก', keep)).toEqual(['หนัง', 'เรื่อง', 'นี้', 'สนุก', 'มาก']);
+    expect(tokenize('Das Essen war 很好!', keep)).toEqual(['das', 'essen', 'war', '很好', '!']);
+  });
+
   it('returns no tokens for blank text', () => {
     expect(tokenize('  \t ', keep)).toEqual([]);
   });
@@ -34,6 +41,11 @@ describe('encode', () => {
 
   it('maps unknown tokens to 1 and pads with 0 at the end', () => {
     expect(Array.from(encode(['good', 'new', 'film'], vocab, 5))).toEqual([2, 1, 3, 0, 0]);
+  });
+
+  it('maps a token named like an Object member ("constructor") to <unk> unless the vocab has it', () => {
+    expect(Array.from(encode(['constructor', 'good'], vocab, 2))).toEqual([1, 2]);
+    expect(Array.from(encode(['constructor'], { ...vocab, constructor: 4 }, 1))).toEqual([4]);
   });
 
   it('truncates to maxLen', () => {

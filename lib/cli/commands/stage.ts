@@ -3,6 +3,7 @@ import { KdError } from '../../errors.js';
 
 /** The stages `kd-pipeline stage` can run; each is stages/<name>.ts exporting `run(root)`. */
 export const STAGES = [
+  'encoder',
   'preprocess',
   'build-vocab',
   'train-teacher',

@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { KdError } from '../../errors.js';
+import type { ClassifierInput } from '../models/model-io.js';
 import { readLabels, readSplit, readVocab } from './dataset.js';
-import { encode } from '../text/text.js';
 
-/** The held-out test split, encoded once for every model that is scored on it. */
+/** The held-out test split, read once for every model that is scored on it. */
 export interface TestSet {
   labels: string[];
   vocab: Record<string, number>;
-  /** Row-major token ids, `rows × maxLen`. */
-  ids: Int32Array;
+  /** Text and tokens of each row. */
+  inputs: ClassifierInput[];
   /** True class of each row. */
   y: number[];
   rows: number;
@@ -27,19 +27,17 @@ export function requireInputs(root: string, stage: string, inputs: readonly stri
   }
 }
 
-/** Reads artifacts/data/test.jsonl, labels.json and artifacts/vocab.json and encodes the sentences. */
+/** Reads artifacts/data/test.jsonl, labels.json and artifacts/vocab.json. */
 export function loadTestSet(root: string, maxLen: number): TestSet {
   const testFile = path.join(root, 'artifacts/data/test.jsonl');
   const labels = readLabels(path.join(root, 'artifacts/data/labels.json'));
   const vocab = readVocab(path.join(root, 'artifacts/vocab.json'));
   const examples = readSplit(testFile);
   if (examples.length === 0) throw new KdError(`${testFile}: the test split is empty`);
-  const ids = new Int32Array(examples.length * maxLen);
   examples.forEach((example, row) => {
     if (example.y >= labels.length || labels[example.y] !== example.label) {
       throw new KdError(`${testFile}: example ${row + 1}: label "${example.label}" (y = ${example.y}) does not match labels.json`);
     }
-    ids.set(encode(example.tokens, vocab, maxLen), row * maxLen);
   });
-  return { labels, vocab, ids, y: examples.map((e) => e.y), rows: examples.length, maxLen };
+  return { labels, vocab, inputs: examples.map(({ text, tokens }) => ({ text, tokens })), y: examples.map((e) => e.y), rows: examples.length, maxLen };
 }

@@ -1,5 +1,4 @@
-import type { Tf } from '../backend/backend.js';
-import { predictProbabilities, timeInference, type LogitsFn } from './inference.js';
+import { predictProbabilities, timeInference } from './inference.js';
 import type { LatencyResult } from './latency.js';
 import { agreement, argmax, calibrationError, classificationReport, reliabilityBins, type ClassificationReport, type ReliabilityBin } from './metrics.js';
 import type { Classifier } from '../models/model-io.js';
@@ -28,9 +27,8 @@ export interface EvaluateOptions {
 }
 
 /** Scores one loaded model on the test set and times it. */
-export async function evaluateClassifier(tf: Tf, name: string, classifier: Classifier, set: TestSet, options: EvaluateOptions): Promise<ModelEvaluation> {
-  const predict: LogitsFn = (ids) => classifier.predictLogits(ids);
-  const probs = await predictProbabilities(tf, predict, set, options.throughputBatch);
+export async function evaluateClassifier(name: string, classifier: Classifier, set: TestSet, options: EvaluateOptions): Promise<ModelEvaluation> {
+  const probs = await predictProbabilities(classifier, set.inputs, options.throughputBatch);
   const predictions = probs.map((row) => argmax(row));
   const reliability = reliabilityBins(probs, set.y);
   return {
@@ -41,7 +39,7 @@ export async function evaluateClassifier(tf: Tf, name: string, classifier: Class
     reliability,
     params: classifier.paramCount,
     sizeBytes: classifier.sizeBytes,
-    latency: await timeInference(tf, predict, set, options.latencyRuns, options.throughputBatch),
+    latency: await timeInference(classifier, set.inputs, options.latencyRuns, options.throughputBatch),
   };
 }
 

@@ -12,8 +12,11 @@ export const formatInteger = (value: number) => integer.format(value);
 /** 769346 → "769K" (axis ticks, legends). */
 export const formatCompact = (value: number) => compact.format(value);
 
-/** 0.8456 → "84.6 %". */
-export const formatPercent = (share: number, digits = 1) => `${(share * 100).toFixed(digits)}${NBSP}%`;
+/** 0.8456 → "84.6 %"; a share under 1 % keeps two significant digits: 0.000196 → "0.020 %". */
+export function formatPercent(share: number, digits = 1): string {
+  const percent = share * 100;
+  return `${percent > 0 && percent < 1 ? percent.toPrecision(2) : percent.toFixed(digits)}${NBSP}%`;
+}
 
 /** A difference of two shares, signed: 0.012 → "+1.2 points". */
 export const formatPoints = (delta: number) => `${delta >= 0 ? '+' : '−'}${Math.abs(delta * 100).toFixed(1)}${NBSP}points`;

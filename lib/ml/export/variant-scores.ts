@@ -1,9 +1,8 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { KdError } from '../../errors.js';
-import type { Tf } from '../backend/backend.js';
 import { predictProbabilities } from '../evaluate/inference.js';
 import { agreement, argmax, classificationReport } from '../evaluate/metrics.js';
-import { loadLayersModel } from '../models/model-io.js';
+import { layersClassifier } from '../models/model-io.js';
 import type { TestSet } from '../data/test-set.js';
 
 export interface VariantScore {
@@ -31,25 +30,23 @@ export function checkModelIo(model: tfTypes.LayersModel, set: TestSet, source: s
 }
 
 /** Test-set predictions of the layers model in `dir`, loaded exactly as a consumer of the export would. */
-export async function predictDir(tf: Tf, dir: string, set: TestSet, batch: number): Promise<number[]> {
-  const model = await loadLayersModel(dir);
+export async function predictDir(dir: string, set: TestSet, batch: number): Promise<number[]> {
+  const classifier = await layersClassifier(dir, set);
   try {
-    const probs = await predictProbabilities(tf, (ids) => model.predict(ids) as tfTypes.Tensor2D, set, batch);
-    return probs.map((row) => argmax(row));
+    return (await predictProbabilities(classifier, set.inputs, batch)).map((row) => argmax(row));
   } finally {
-    model.dispose();
+    await classifier.dispose();
   }
 }
 
 /** Accuracy and agreement with the float32 model of every written variant (`float32` must be among them). */
 export async function scoreVariants(
-  tf: Tf,
   variants: ReadonlyMap<string, { dir: string; sizeBytes: number }>,
   set: TestSet,
   batch: number,
 ): Promise<Record<string, VariantScore>> {
   const predictions = new Map<string, number[]>();
-  for (const [name, { dir }] of variants) predictions.set(name, await predictDir(tf, dir, set, batch));
+  for (const [name, { dir }] of variants) predictions.set(name, await predictDir(dir, set, batch));
   const reference = predictions.get('float32')!;
   const scores: Record<string, VariantScore> = {};
   for (const [name, { sizeBytes }] of variants) {

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { KdError } from '../../errors.js';
 import { parseOrThrow } from '../../validation.js';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { layersModelFromMemory, MODEL_JSON, type Classifier } from './model-io.js';
+import { loadTf } from '../backend/backend.js';
+import { layersModelFromMemory, modelClassifier, MODEL_JSON, type Classifier, type ClassifierContext } from './model-io.js';
 import { quantizeWeights, type QuantizeDtype, type WeightSpec } from '../export/quantize.js';
 
 /** The single weight file of an exported model. A bare name: the export reader refuses `./` or `../` paths. */
@@ -87,14 +88,9 @@ export function writeLayersFiles(dir: string, files: LayersFiles): number {
  * Export files loaded in memory as tfjs loads them from disk (quantised weights dequantised on
  * load): how the evaluate stage scores and times the export's variants before they are written.
  */
-export async function classifierFromFiles(files: LayersFiles): Promise<Classifier> {
+export async function classifierFromFiles(files: LayersFiles, context: Pick<ClassifierContext, 'vocab' | 'maxLen'>): Promise<Classifier> {
+  const { tf } = await loadTf();
   const json = JSON.parse(files.modelJson) as FloatModel['json'];
   const specs = json.weightsManifest.flatMap((group) => group.weights) as tfTypes.io.WeightsManifestEntry[];
-  const model = await layersModelFromMemory(json.modelTopology, specs, files.weights);
-  return {
-    predictLogits: (ids) => model.predict(ids) as tfTypes.Tensor2D,
-    paramCount: model.countParams(),
-    sizeBytes: layersFilesBytes(files),
-    dispose: () => model.dispose(),
-  };
+  return modelClassifier(tf, await layersModelFromMemory(json.modelTopology, specs, files.weights), layersFilesBytes(files), context);
 }

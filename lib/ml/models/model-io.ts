@@ -3,21 +3,40 @@ import path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { KdError } from '../../errors.js';
 import { writeDirAtomic } from '../../atomic-dir.js';
-import { loadTf } from '../backend/backend.js';
+import { loadTf, type Tf } from '../backend/backend.js';
 import { stepDropoutClass } from './step-dropout.js';
+import { encodeIds } from '../data/train-data.js';
+import { isTransformerMember } from '../teacher/transformer-member-info.js';
+import { transformerClassifier } from '../teacher/transformer-classifier.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
 /** An ensemble directory holds one layers-model directory per member, named member-<i>. */
 export const MEMBER_PREFIX = 'member-';
 
+/** One input of a classifier: the raw text (what a transformer reads) and its tokens (what a model over the vocabulary reads). */
+export interface ClassifierInput {
+  text: string;
+  tokens: readonly string[];
+}
+
 export interface Classifier {
-  /** Logits [batch, classes] for token ids [batch, maxLen]; the caller disposes the result. */
-  predictLogits(ids: tfTypes.Tensor2D): tfTypes.Tensor2D;
+  /**
+   * Logits [inputs, classes]. A transformer member reads texts through the embedding cache
+   * unless `cached` is false (latency is timed on the model, not on the cache).
+   */
+  predictLogits(inputs: readonly ClassifierInput[], options?: { cached?: boolean }): Promise<number[][]>;
   paramCount: number;
-  /** Bytes of the model files on disk. */
+  /** Bytes of the model files on disk (a transformer member's encoder files included). */
   sizeBytes: number;
-  dispose(): void;
+  dispose(): Promise<void>;
+}
+
+/** What a classifier needs besides its directory: the token vocabulary and sentence length of the tfjs models, the project for an encoder. */
+export interface ClassifierContext {
+  root: string;
+  vocab: Readonly<Record<string, number>>;
+  maxLen: number;
 }
 
 /** Saves `model` in the standard tfjs layers format (model.json + weights.bin) atomically into `dir`. */
@@ -75,17 +94,9 @@ export async function layersModelFromMemory(
   return tf.loadLayersModel(tf.io.fromMemory({ modelTopology, weightSpecs, weightData: buffer }));
 }
 
-function dirBytes(dir: string): number {
-  return readdirSync(dir).reduce((sum, name) => {
-    const full = path.join(dir, name);
-    const stat = statSync(full);
-    return sum + (stat.isDirectory() ? dirBytes(full) : stat.size);
-  }, 0);
-}
-
 /** Member directories of an ensemble, in index order; [dir] for a single model. */
 export function modelDirs(dir: string): string[] {
-  if (existsSync(path.join(dir, MODEL_JSON))) return [dir];
+  if (existsSync(path.join(dir, MODEL_JSON)) || isTransformerMember(dir)) return [dir];
   const members = existsSync(dir)
     ? readdirSync(dir)
         .filter((name) => name.startsWith(MEMBER_PREFIX))
@@ -96,21 +107,59 @@ export function modelDirs(dir: string): string[] {
   return members;
 }
 
-/** Loads a teacher (single model or ensemble with averaged logits), student or baseline directory. */
-export async function loadClassifier(dir: string): Promise<Classifier> {
-  const { tf } = await loadTf();
-  const models = await Promise.all(modelDirs(dir).map((d) => loadLayersModel(d)));
+/** A loaded tfjs layers model over token ids as a Classifier; disposing it disposes the model. */
+export function modelClassifier(tf: Tf, model: tfTypes.LayersModel, sizeBytes: number, context: Pick<ClassifierContext, 'vocab' | 'maxLen'>): Classifier {
   return {
-    predictLogits(ids) {
-      return tf.tidy(() => {
-        const logits = models.map((m) => m.predict(ids) as tfTypes.Tensor2D);
-        return logits.length === 1 ? logits[0]! : (tf.addN(logits).div(logits.length) as tfTypes.Tensor2D);
-      });
+    async predictLogits(inputs) {
+      const logits = tf.tidy(() => model.predict(encodeIds(tf, inputs.map((input) => input.tokens), context.vocab, context.maxLen)) as tfTypes.Tensor2D);
+      const rows = (await logits.array()) as number[][];
+      logits.dispose();
+      return rows;
     },
-    paramCount: models.reduce((sum, m) => sum + m.countParams(), 0),
-    sizeBytes: dirBytes(dir),
-    dispose() {
-      for (const m of models) m.dispose();
+    paramCount: model.countParams(),
+    sizeBytes,
+    async dispose() {
+      model.dispose();
     },
   };
+}
+
+/** A tfjs layers model directory over token ids as a Classifier. */
+export async function layersClassifier(dir: string, context: Pick<ClassifierContext, 'vocab' | 'maxLen'>): Promise<Classifier> {
+  const { tf } = await loadTf();
+  return modelClassifier(tf, await loadLayersModel(dir), dirBytes(dir), context);
+}
+
+/**
+ * Loads a teacher (single model or ensemble with averaged logits), student or baseline directory;
+ * a member may be a tfjs model over the vocabulary or a transformer member (encoder + head).
+ */
+export async function loadClassifier(dir: string, context: ClassifierContext): Promise<Classifier> {
+  const members: Classifier[] = [];
+  try {
+    for (const member of modelDirs(dir)) members.push(isTransformerMember(member) ? await transformerClassifier(member, context.root) : await layersClassifier(member, context));
+  } catch (error) {
+    await Promise.all(members.map((m) => m.dispose()));
+    throw error;
+  }
+  if (members.length === 1) return members[0]!;
+  return {
+    async predictLogits(inputs, options) {
+      const all = await Promise.all(members.map((m) => m.predictLogits(inputs, options)));
+      return all[0]!.map((row, i) => row.map((_, c) => all.reduce((sum, logits) => sum + logits[i]![c]!, 0) / all.length));
+    },
+    paramCount: members.reduce((sum, m) => sum + m.paramCount, 0),
+    sizeBytes: members.reduce((sum, m) => sum + m.sizeBytes, 0),
+    async dispose() {
+      await Promise.all(members.map((m) => m.dispose()));
+    },
+  };
+}
+
+export function dirBytes(dir: string): number {
+  return readdirSync(dir).reduce((sum, name) => {
+    const full = path.join(dir, name);
+    const stat = statSync(full);
+    return sum + (stat.isDirectory() ? dirBytes(full) : stat.size);
+  }, 0);
 }

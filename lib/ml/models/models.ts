@@ -51,13 +51,20 @@ export function buildTeacherMember(tf: Tf, kind: 'cnn' | 'bilstm', p: MlParams['
   return tf.model({ inputs: input, outputs: head(tf, features, shape, p.hidden, p.dropout), name: `teacher_${kind}` });
 }
 
-/** The student: embedding + mean‖max pooling + dense ('pool'), or a single narrow CNN ('cnn'). */
+/** A classifier on fixed-size feature vectors (a frozen encoder's sentence embeddings): logistic regression, or one hidden ReLU layer. */
+export function buildEmbeddingHead(tf: Tf, p: { type: 'logistic' | 'hidden'; hidden: number; dropout: number }, dim: number, numClasses: number, seed: number): tfTypes.LayersModel {
+  const input = tf.input({ shape: [dim], dtype: 'float32' });
+  const logits = head(tf, input, { vocabSize: 0, maxLen: dim, numClasses, seed }, p.type === 'hidden' ? p.hidden : 0, p.dropout);
+  return tf.model({ inputs: input, outputs: logits, name: `teacher_head_${p.type}` });
+}
+
+/** The student: embedding + mean‖max pooling + dense ('pool'), or a narrow CNN of `kernel_sizes` widths ('cnn'). */
 export function buildStudent(tf: Tf, p: MlParams['student']['model'], shape: ModelShape): tfTypes.LayersModel {
   const input = tf.input({ shape: [shape.maxLen], dtype: 'int32' });
   const x = embed(tf, input, shape, p.embedding_dim);
   const features =
     p.arch === 'pool'
       ? (tf.layers.concatenate().apply([tf.layers.globalAveragePooling1d().apply(x), tf.layers.globalMaxPooling1d().apply(x)] as SymbolicTensor[]) as SymbolicTensor)
-      : convFeatures(tf, x, p.embedding_dim, [3], shape.seed);
+      : convFeatures(tf, x, p.filters || p.embedding_dim, p.kernel_sizes, shape.seed);
   return tf.model({ inputs: input, outputs: head(tf, features, shape, p.hidden, 0), name: `student_${p.arch}` });
 }

@@ -30,14 +30,45 @@ export function normalize(text: string, options: TextOptions): string {
 // "aujourd'hui", "E-Mail"); every other non-space character (! ? . , …) is a token of its own.
 const TOKEN = /[\p{L}\p{M}\p{N}]+(?:['’\-][\p{L}\p{M}\p{N}]+)*|[^\s\p{L}\p{M}\p{N}]/gu;
 
+// Scripts written without spaces between words: a run of their letters is a phrase or a whole
+// sentence, not a word, so it is cut into words by ICU's dictionary-based word segmentation.
+const NO_SPACE_SCRIPT = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+let segmenter: Intl.Segmenter | undefined;
+
+/** Words of a run of letters in a script without spaces (Intl.Segmenter, word granularity: Node's and the browser's ICU data). */
+function segmentWords(run: string): string[] {
+  segmenter ??= new Intl.Segmenter(undefined, { granularity: 'word' });
+  return [...segmenter.segment(run)].filter((s) => s.segment.trim() !== '').map((s) => s.segment);
+}
+
 export function tokenize(text: string, options: TextOptions): string[] {
-  return normalize(text, options).match(TOKEN) ?? [];
+  const tokens = normalize(text, options).match(TOKEN) ?? [];
+  return tokens.flatMap((token) => (NO_SPACE_SCRIPT.test(token) ? segmentWords(token) : [token]));
+}
+
+/** The words of a text as written (what a teacher reads) with their normalised forms (the student's tokens). */
+export function words(text: string, options: TextOptions): { surface: string; token: string }[] {
+  return tokenize(text, { lowercase: false, strip_accents: false }).map((surface) => ({ surface, token: normalize(surface, options) }));
+}
+
+/**
+ * Tokens back to text a sub-word tokenizer can read: separated by spaces, except between two
+ * tokens of a script written without them (Chinese, Japanese, Thai…).
+ */
+export function detokenize(tokens: readonly string[]): string {
+  let out = '';
+  tokens.forEach((token, i) => {
+    if (i > 0 && !(NO_SPACE_SCRIPT.test(tokens[i - 1]!.slice(-1)) && NO_SPACE_SCRIPT.test(token[0]!))) out += ' ';
+    out += token;
+  });
+  return out;
 }
 
 /** Token ids of one sentence: truncated to `maxLen`, padded with 0 at the end, unknown → 1. */
 export function encode(tokens: readonly string[], vocab: Readonly<Record<string, number>>, maxLen: number): Int32Array {
   const ids = new Int32Array(maxLen);
   const n = Math.min(tokens.length, maxLen);
-  for (let i = 0; i < n; i++) ids[i] = vocab[tokens[i]!] ?? UNK_ID;
+  // hasOwn: a token such as "constructor" must not find Object.prototype's member.
+  for (let i = 0; i < n; i++) ids[i] = Object.hasOwn(vocab, tokens[i]!) ? vocab[tokens[i]!]! : UNK_ID;
   return ids;
 }

@@ -10,8 +10,10 @@ export const SOFT_LABELS_DIR = 'artifacts/soft-labels';
 const TRANSFER_FILE = 'transfer.jsonl';
 const META_FILE = 'meta.json';
 
-/** One transfer-set row: the training sentences (with their label) then the augmented ones (y null). */
+/** One transfer-set row: the training sentences (with their label), then the augmented ones and the vocabulary words (y null). */
 export interface TransferRow {
+  /** What the teacher read (a transformer reads text; a tfjs teacher the tokens). */
+  text: string;
   tokens: string[];
   /** Hard label of an original training sentence; null for an augmented sentence (teacher-only). */
   y: number | null;
@@ -20,6 +22,7 @@ export interface TransferRow {
 }
 
 const rowSchema = z.strictObject({
+  text: z.string(),
   tokens: z.array(z.string()),
   y: z.number().int().nonnegative().nullable(),
   logits: z.array(z.number()),
@@ -29,6 +32,8 @@ const metaSchema = z.strictObject({
   classes: z.number().int().min(2),
   original: z.number().int().nonnegative(),
   augmented: z.number().int().nonnegative(),
+  /** Vocabulary words labelled on their own (soft_labels.vocabulary_words). */
+  words: z.number().int().nonnegative(),
   teacher_members: z.number().int().positive(),
 });
 export type TransferMeta = z.infer<typeof metaSchema>;
@@ -73,6 +78,6 @@ export function readTransferSet(dir: string): { rows: TransferRow[]; meta: Trans
       if (row.y !== null && row.y >= meta.classes) throw new KdError(`${where}: label ${row.y} out of range for ${meta.classes} classes`);
       rows.push(row);
     });
-  if (rows.length !== meta.original + meta.augmented) throw new KdError(`${file}: ${rows.length} rows, meta.json says ${meta.original + meta.augmented}`);
+  if (rows.length !== meta.original + meta.augmented + meta.words) throw new KdError(`${file}: ${rows.length} rows, meta.json says ${meta.original + meta.augmented + meta.words}`);
   return { rows, meta };
 }

@@ -19,16 +19,45 @@ export const STOP_AFTER_EPOCH_ENV = 'KD_STOP_AFTER_EPOCH';
 // Ensemble members get seeds this far apart, so two members of one kind still differ.
 const MEMBER_SEED_STRIDE = 1000;
 
+/** One model to train: how to build it, what it reads (token ids, or a transformer's embeddings) and how to save it. */
+export interface TrainableMember {
+  kind: string;
+  build: (seed: number) => tfTypes.LayersModel;
+  train: TrainData;
+  /** The validation split, in the same row order for every member (an ensemble averages their logits). */
+  val: TrainData;
+  /** Writes the trained model into `dir` (default: the tfjs layers files alone). */
+  save?: (model: tfTypes.LayersModel, dir: string) => Promise<void>;
+  /** Frozen parameters the member uses besides the trained model's (a pretrained encoder's). */
+  frozenParams?: number;
+  /** Its own schedule, instead of the job's (a transformer's head trains unlike a CNN). */
+  trainParams?: TrainParams;
+}
+
+/** A member used as it is, with nothing to train (a pretrained model with its own classification head). */
+export interface PretrainedMember {
+  kind: string;
+  pretrained: true;
+  /** Logits [val rows, classes] on the validation split. */
+  valLogits: tfTypes.Tensor2D;
+  params: number;
+  save: (dir: string) => Promise<void>;
+}
+
+export type TrainMember = TrainableMember | PretrainedMember;
+
 export interface TrainJob {
   /** teacher | student | baseline: names artifacts/<name>, checkpoints/<name>, metrics/<name>.json, plots/<name>-history.json. */
   name: string;
   root: string;
-  /** One builder per model; several = an ensemble saved as member-<i>/ directories. */
-  members: { kind: string; build: (seed: number) => tfTypes.LayersModel }[];
+  /** One per model; several = an ensemble saved as member-<i>/ directories. */
+  members: TrainMember[];
   /** Save the single model as `member-0/` too (the teacher), instead of at the top of its directory. */
   memberDirs: boolean;
-  train: TrainData;
-  val: TrainData;
+  /** Rows of the training split (what samples_per_second counts). */
+  trainRows: number;
+  /** Hard labels of the validation split: the saved model (an ensemble: its averaged logits) is scored on them. */
+  valLabels: number[];
   trainParams: TrainParams;
   loss: LossFn;
   seed: number;
@@ -36,10 +65,10 @@ export interface TrainJob {
   fingerprint: { params: unknown; inputs: readonly string[] };
 }
 
-function progress(job: TrainJob, member: number, row: HistoryRow, seconds: number): string {
+function progress(job: TrainJob, member: number, row: HistoryRow, seconds: number, trainParams: TrainParams): string {
   const who = job.members.length > 1 ? ` [${job.members[member]!.kind} ${member + 1}/${job.members.length}]` : '';
   return (
-    `train-${job.name}:${who} epoch ${row.epoch}/${job.trainParams.epochs} loss ${row.loss.toFixed(4)} acc ${row.accuracy.toFixed(4)} ` +
+    `train-${job.name}:${who} epoch ${row.epoch}/${trainParams.epochs} loss ${row.loss.toFixed(4)} acc ${row.accuracy.toFixed(4)} ` +
     `val_loss ${row.val_loss.toFixed(4)} val_acc ${row.val_accuracy.toFixed(4)} lr ${row.learning_rate.toPrecision(3)} (${seconds.toFixed(1)} s)\n`
   );
 }
@@ -84,23 +113,29 @@ export async function runTrainingStage(tf: Tf, backend: BackendInfo, job: TrainJ
   const stopAfter = stopAfterEpoch();
   let epochsThisRun = 0;
 
-  const models: tfTypes.LayersModel[] = [];
+  const models: (tfTypes.LayersModel | undefined)[] = [];
   const histories: HistoryRow[][] = [];
   let trainSeconds = 0;
   for (const [i, member] of job.members.entries()) {
+    if ('pretrained' in member) {
+      log(`train-${job.name}: ${member.kind} member ${i + 1}/${job.members.length} is used as it is (nothing to train)\n`);
+      models.push(undefined);
+      histories.push([]);
+      continue;
+    }
     const seed = job.seed + MEMBER_SEED_STRIDE * i;
     const model = member.build(seed);
     const checkpoint = checkpoints.load(i);
     if (checkpoint) log(`train-${job.name}: resuming ${member.kind} after epoch ${checkpoint.state.epoch} from ${path.relative(job.root, checkpoints.dir)}\n`);
     let seconds = checkpoint?.trainSeconds ?? 0;
     let epochStart = performance.now();
-    const history = await trainModel(tf, model, job.train, job.val, job.trainParams, job.loss, seed, {
+    const history = await trainModel(tf, model, member.train, member.val, member.trainParams ?? job.trainParams, job.loss, seed, {
       ...(checkpoint ? { resume: checkpoint.state } : {}),
       onEpoch: async (row, state) => {
         const epochSeconds = (performance.now() - epochStart) / 1000;
         seconds += epochSeconds;
         await checkpoints.save(i, state, seconds);
-        log(progress(job, i, row, epochSeconds));
+        log(progress(job, i, row, epochSeconds, member.trainParams ?? job.trainParams));
         epochsThisRun++;
         if (epochsThisRun === stopAfter) throw new KdError(`train-${job.name}: stopped after epoch ${row.epoch} (${STOP_AFTER_EPOCH_ENV}=${stopAfter}); rerun to resume`);
         epochStart = performance.now();
@@ -113,23 +148,28 @@ export async function runTrainingStage(tf: Tf, backend: BackendInfo, job: TrainJ
   }
 
   const out = path.join(job.root, 'artifacts', job.name);
+  const save = (i: number, dir: string) => {
+    const member = job.members[i]!;
+    return 'pretrained' in member ? member.save(dir) : (member.save ?? saveLayersModel)(models[i]!, dir);
+  };
   if (job.memberDirs) {
     await writeDirAtomic(out, async (tmp) => {
-      for (const [i, model] of models.entries()) await saveLayersModel(model, path.join(tmp, `${MEMBER_PREFIX}${i}`));
+      for (const i of models.keys()) await save(i, path.join(tmp, `${MEMBER_PREFIX}${i}`));
     });
-  } else await saveLayersModel(models[0]!, out);
+  } else await save(0, out);
 
   // The saved model scored as the later stages will use it (an ensemble averages its members' logits).
   const val = tf.tidy(() => {
-    const logits = models.map((model) => model.predict(job.val.ids) as tfTypes.Tensor2D);
-    return scoreLogits(tf, (logits.length === 1 ? logits[0]! : tf.addN(logits).div(logits.length)) as tfTypes.Tensor2D, job.val);
+    const logits = job.members.map((member, i) => ('pretrained' in member ? member.valLogits : (models[i]!.predict(member.val.ids) as tfTypes.Tensor2D)));
+    return scoreLogits(tf, (logits.length === 1 ? logits[0]! : tf.addN(logits).div(logits.length)) as tfTypes.Tensor2D, { labels: tf.tensor1d(job.valLabels, 'int32') });
   });
   const epochsRun = histories.reduce((sum, h) => sum + h.length, 0);
-  const trainRows = job.train.ids.shape[0];
+  const trainRows = job.trainRows;
+  const params = job.members.reduce((sum, member, i) => sum + ('pretrained' in member ? member.params : models[i]!.countParams() + (member.frozenParams ?? 0)), 0);
   const metrics: Record<string, number> = {
     val_loss: val.loss,
     val_accuracy: val.accuracy,
-    params: models.reduce((sum, model) => sum + model.countParams(), 0),
+    params,
     members: models.length,
     epochs_run: epochsRun,
     train_examples: trainRows,
@@ -137,6 +177,7 @@ export async function runTrainingStage(tf: Tf, backend: BackendInfo, job: TrainJ
     samples_per_second: trainSeconds > 0 ? (trainRows * epochsRun) / trainSeconds : 0,
   };
   histories.forEach((history, i) => {
+    if (history.length === 0) return;
     const prefix = models.length > 1 ? `member_${i}_` : '';
     const best = bestEpoch(history);
     metrics[`${prefix}best_epoch`] = best.epoch;
@@ -145,6 +186,6 @@ export async function runTrainingStage(tf: Tf, backend: BackendInfo, job: TrainJ
   });
   writeJsonAtomic(path.join(job.root, 'artifacts/metrics', `${job.name}.json`), metrics);
   writeJsonAtomic(path.join(job.root, 'artifacts/plots', `${job.name}-history.json`), plotRows(histories));
-  for (const model of models) model.dispose();
+  for (const model of models) model?.dispose();
   log(`train-${job.name}: ${models.length} model(s), ${metrics.params} params, ${epochsRun} epoch(s) on ${backend.backend}, val_accuracy ${val.accuracy.toFixed(4)}\n`);
 }

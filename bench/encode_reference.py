@@ -1,0 +1,80 @@
+"""Python onnxruntime reference for the transformer teacher's encoder (same ONNX file, same tokenizer.json).
+
+  python bench/encode_reference.py embed  ENCODER_DIR ONNX_FILE < texts.json > vectors.json
+      mean-pooled (over the attention mask), L2-normalised embeddings: what sentence-transformers
+      computes for all-MiniLM-L6-v2, and what lib/ml/teacher/sentence-encoder.ts must reproduce.
+  python bench/encode_reference.py speed  ENCODER_DIR ONNX_FILE --batch 64 --threads 2 < texts.json
+      sentences per second over the texts, batched as the Node encoder batches them (sorted by
+      length, padded to the longest of each batch), printed as JSON.
+
+Needs onnxruntime, tokenizers and numpy (bench/distill.mjs installs pinned versions into .venv).
+"""
+import argparse, json, sys, time
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+
+def session(onnx, threads):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(onnx, options, providers=["CPUExecutionProvider"])
+
+
+def encode(sess, tok, texts, batch, max_tokens):
+    tok.enable_truncation(max_length=max_tokens)
+    tok.no_padding()
+    names = [i.name for i in sess.get_inputs()]
+    out = np.zeros((len(texts), 0), np.float32)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    rows = [None] * len(texts)
+    for start in range(0, len(texts), batch):
+        idx = order[start:start + batch]
+        encs = tok.encode_batch([texts[i] for i in idx])
+        width = max(len(e.ids) for e in encs)
+        ids = np.zeros((len(idx), width), np.int64)
+        mask = np.zeros((len(idx), width), np.int64)
+        for j, e in enumerate(encs):
+            ids[j, :len(e.ids)] = e.ids
+            mask[j, :len(e.ids)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = sess.run(None, feeds)[0]
+        m = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
+        pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        for j, i in enumerate(idx):
+            rows[i] = pooled[j]
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["embed", "speed"])
+    parser.add_argument("encoder_dir")
+    parser.add_argument("onnx")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    texts = json.load(sys.stdin)
+    sess = session(args.onnx, args.threads)
+    tok = Tokenizer.from_file(f"{args.encoder_dir}/tokenizer.json")
+    if args.mode == "embed":
+        rows = encode(sess, tok, texts, args.batch, args.max_tokens)
+        json.dump([[round(float(x), 7) for x in row] for row in rows], sys.stdout)
+        return
+    encode(sess, tok, texts[: args.batch], args.batch, args.max_tokens)  # warm-up
+    best = 0.0
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        encode(sess, tok, texts, args.batch, args.max_tokens)
+        best = max(best, len(texts) / (time.perf_counter() - start))
+    json.dump({"sentences_per_second": best, "onnxruntime": ort.__version__, "threads": args.threads, "batch": args.batch}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
