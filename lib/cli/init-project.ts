@@ -54,6 +54,15 @@ function editYaml(file: string, text: string, edit: (doc: Document, set: (keyPat
   return tokens.map((token) => CST.stringify(token)).join('');
 }
 
+/** The top folders of the pipeline's outs (artifacts, models…): what the cache restores and git should not hold. */
+function outFolders(spec: { stages?: Record<string, { outs?: unknown[]; metrics?: unknown[]; plots?: unknown[] }> }): string[] {
+  const paths = Object.values(spec.stages ?? {}).flatMap((stage) =>
+    [...(stage.outs ?? []), ...(stage.metrics ?? []), ...(stage.plots ?? [])].map((out) => (typeof out === 'string' ? out : Object.keys(out as object)[0] ?? '')),
+  );
+  // A top-level file or an interpolated path (${…}) is left to the user.
+  return [...new Set(paths.filter((p) => p.includes('/') && !p.includes('$')).map((p) => p.split('/')[0]!))].sort();
+}
+
 function readText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
@@ -137,7 +146,7 @@ export function initProject(options: InitOptions): InitResult {
   writeFileAtomic(path.join(dir, PARAMS_FILE), params);
   const files = [PIPELINE_FILE, PARAMS_FILE, ...copied];
   if (!existsSync(path.join(dir, '.gitignore'))) {
-    writeFileAtomic(path.join(dir, '.gitignore'), 'artifacts/\n');
+    writeFileAtomic(path.join(dir, '.gitignore'), outFolders(parse(pipeline)).map((folder) => `${folder}/\n`).join(''));
     files.push('.gitignore');
   }
 

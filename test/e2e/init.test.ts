@@ -35,7 +35,8 @@ describe('kd-pipeline init', () => {
     expect(read(path.join(cwd, 'params.yaml'))).toBe(read(path.join(REPO, 'params.yaml')));
     expect(read(path.join(cwd, 'pipeline.yaml'))).toBe(read(path.join(REPO, 'pipeline.yaml')).replace(/experiment: .*/, `experiment: ${path.basename(cwd)}`));
     expect(read(path.join(cwd, 'data/sentiment-labelled-sentences.csv'))).toBe(read(path.join(REPO, 'data/sentiment-labelled-sentences.csv')));
-    expect(read(path.join(cwd, '.gitignore'))).toBe('artifacts/\n');
+    // The top folders of the default pipeline's outs.
+    expect(read(path.join(cwd, '.gitignore'))).toBe('artifacts/\nmodels/\n');
     expect(result.stdout).toMatch(/3,000 rows, text in "text", label in "label", 3 empty rows to be dropped/);
     expect(result.stdout).toMatch(/ {2}negative +1,500 +50\.0 %\n {2}positive +1,500 +50\.0 %/);
     expect(result.stdout).toMatch(/Next:\n {2}npx kd-pipeline run\n/);
