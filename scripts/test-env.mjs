@@ -1,5 +1,6 @@
 // Prepares what the tests need beyond node_modules, idempotently and quickly when already done:
-// a Python venv under .venv/ with a pinned MLflow (the tracking tests run a real server),
+// a Python venv under .venv/ with a pinned MLflow (the tracking tests run a real server) and a
+// pinned moto (its standalone S3 server is what the remote-cache tests push to and pull from),
 // Debian's chromium for the browser tests (never a browser download), and the teacher's default
 // encoder in models/encoder (the transformer-teacher tests use the real one), fetched as
 // `npm run setup` fetches it.
@@ -9,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const MLFLOW_VERSION = '3.17.2';
+export const MOTO_VERSION = '5.2.5';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const venv = join(root, '.venv');
 
@@ -17,19 +19,22 @@ function run(cmd, args) {
   execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: root });
 }
 
-function installedMlflow() {
+function installed(pkg, command) {
   const bin = join(venv, 'bin', 'python');
-  if (!existsSync(join(venv, 'bin', 'mlflow'))) return null;
+  if (!existsSync(join(venv, 'bin', command))) return null;
   try {
-    return execFileSync(bin, ['-c', 'import importlib.metadata as m; print(m.version("mlflow"))'], { encoding: 'utf8' }).trim();
+    return execFileSync(bin, ['-c', `import importlib.metadata as m; print(m.version("${pkg}"))`], { encoding: 'utf8' }).trim();
   } catch {
     return null;
   }
 }
 
-if (installedMlflow() !== MLFLOW_VERSION) {
+const wanted = [];
+if (installed('mlflow', 'mlflow') !== MLFLOW_VERSION) wanted.push(`mlflow==${MLFLOW_VERSION}`);
+if (installed('moto', 'moto_server') !== MOTO_VERSION) wanted.push(`moto[server]==${MOTO_VERSION}`);
+if (wanted.length > 0) {
   if (!existsSync(join(venv, 'bin', 'python'))) run('python3', ['-m', 'venv', venv]);
-  run(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `mlflow==${MLFLOW_VERSION}`]);
+  run(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...wanted]);
 }
 
 if (!existsSync('/usr/bin/chromium')) {

@@ -12,6 +12,9 @@ import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerMlflow } from './commands/mlflow.js';
 import { register as registerRuns } from './commands/runs.js';
 import { register as registerServe } from './commands/serve.js';
+import { register as registerRemote } from './commands/remote.js';
+import { register as registerPush } from './commands/push.js';
+import { register as registerPull } from './commands/pull.js';
 import { register as registerInit } from './commands/init.js';
 
 // Command modules must stay light at import time (commander options only): heavy code such as
@@ -37,6 +40,9 @@ export function buildProgram(): Command {
     registerMlflow,
     registerRuns,
     registerServe,
+    registerRemote,
+    registerPush,
+    registerPull,
   ]) {
     register(program);
   }

@@ -1,7 +1,10 @@
 import { constants, existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isDirHash, type ManifestEntry, type PathHash } from './hashing.js';
+import type { ProjectPaths } from './project.js';
+import { DirectoryStore } from './remote/directory-store.js';
+import { hashOfKey, objectKey, OBJECTS_PREFIX } from './remote/store.js';
 
 /**
  * The content-addressed store of outputs in `.kd/cache`: `<2 hex>/<rest>` per file, plus a
@@ -11,41 +14,24 @@ import { isDirHash, type ManifestEntry, type PathHash } from './hashing.js';
  * touches the cache.
  */
 export class ContentCache {
-  constructor(
-    private readonly dir: string,
-    private readonly tmpDir: string,
-  ) {}
+  constructor(readonly store: DirectoryStore) {}
+
+  /** The cache of the project whose engine paths are `paths` (`.kd/cache`, temp files in `.kd/tmp`). */
+  static of(paths: ProjectPaths): ContentCache {
+    return new ContentCache(new DirectoryStore(paths.kdDir, paths.tmp));
+  }
 
   objectPath(hash: string): string {
-    return path.join(this.dir, hash.slice(0, 2), hash.slice(2));
-  }
-
-  private async putFile(source: string, hash: string): Promise<void> {
-    const target = this.objectPath(hash);
-    if (existsSync(target)) return;
-    await mkdir(path.dirname(target), { recursive: true });
-    await mkdir(this.tmpDir, { recursive: true });
-    const tmp = path.join(this.tmpDir, `${hash}.${process.pid}.${Math.random().toString(36).slice(2)}`);
-    await copyFile(source, tmp, constants.COPYFILE_FICLONE);
-    await chmod(tmp, 0o444);
-    await rename(tmp, target);
-  }
-
-  private async putManifest(hash: string, manifest: ManifestEntry[]): Promise<void> {
-    const target = this.objectPath(hash);
-    if (existsSync(target)) return;
-    await mkdir(path.dirname(target), { recursive: true });
-    await mkdir(this.tmpDir, { recursive: true });
-    const tmp = path.join(this.tmpDir, `${hash}.${process.pid}.${Math.random().toString(36).slice(2)}`);
-    await writeFile(tmp, JSON.stringify(manifest));
-    await rename(tmp, target);
+    return this.store.pathOf(objectKey(hash));
   }
 
   /** Stores an out (file or directory) whose hash was just computed. Files go in before the manifest. */
   async save(absPath: string, out: PathHash): Promise<void> {
-    if (!out.manifest) return this.putFile(absPath, out.hash);
-    for (const entry of out.manifest) await this.putFile(path.join(absPath, entry.path), entry.hash);
-    await this.putManifest(out.hash, out.manifest);
+    if (!out.manifest) return this.store.putFile(objectKey(out.hash), absPath);
+    for (const entry of out.manifest) await this.store.putFile(objectKey(entry.hash), path.join(absPath, entry.path));
+    if (existsSync(this.objectPath(out.hash))) return;
+    const text = Buffer.from(JSON.stringify(out.manifest));
+    await this.store.put(objectKey(out.hash), async () => text, text.length);
   }
 
   async readManifest(hash: string): Promise<ManifestEntry[] | null> {
@@ -82,12 +68,7 @@ export class ContentCache {
   /** Every object in the store: hash → size in bytes. */
   async listObjects(): Promise<Map<string, number>> {
     const objects = new Map<string, number>();
-    const prefixes = await readdir(this.dir).catch(() => [] as string[]);
-    for (const prefix of prefixes) {
-      for (const rest of await readdir(path.join(this.dir, prefix))) {
-        objects.set(prefix + rest, (await stat(path.join(this.dir, prefix, rest))).size);
-      }
-    }
+    for (const [key, size] of await this.store.list(OBJECTS_PREFIX)) objects.set(hashOfKey(key), size);
     return objects;
   }
 
@@ -99,6 +80,6 @@ export class ContentCache {
   }
 
   async remove(hash: string): Promise<void> {
-    await rm(this.objectPath(hash), { force: true });
+    await this.store.remove([objectKey(hash)]);
   }
 }

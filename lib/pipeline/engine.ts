@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import objectHash from 'object-hash';
@@ -14,7 +14,11 @@ import { buildGraph, reachable, stagePath, type PipelineGraph } from './graph.js
 import { readLock, writeLock, type Lock, type LockedStage } from './lock.js';
 import { applyParamOverrides } from './params-set.js';
 import { formatSeconds, Progress } from './progress.js';
-import { projectPaths, relPath, type ProjectPaths } from './project.js';
+import { makeKdDir, projectPaths, relPath, type ProjectPaths } from './project.js';
+import { formatBytes } from './remote/format.js';
+import { hashedOuts, RemoteObjects } from './remote/objects.js';
+import { withRetries } from './remote/retry.js';
+import { RemoteError } from './remote/store.js';
 import { RunCache } from './run-cache.js';
 import { acquireRunLock } from './run-lock.js';
 import { cachedOutsAvailable, commitStage, MissingOutError, prepareOuts, restoreOuts } from './stage-commit.js';
@@ -31,6 +35,10 @@ export interface RunOptions {
   jobs: number;
   keepGoing: boolean;
   runCache: boolean;
+  /** Before running a stage, look for its outputs or run-cache entry on a remote and restore them from there. */
+  pull: boolean;
+  /** The remote for `pull` (default: the project's default remote). */
+  remote?: string;
   wait: boolean;
   set: string[];
   argv: string[];
@@ -110,11 +118,12 @@ class PipelineRun {
     private readonly options: RunOptions,
     private readonly observers: PipelineObserver[],
     private readonly progress: Progress,
+    private readonly remote: RemoteObjects | undefined,
   ) {
     this.paths = projectPaths(spec.root);
     this.lock = readLock(this.paths.lockFile);
     this.state = new StateStore(this.paths.state);
-    this.cache = new ContentCache(this.paths.cache, this.paths.tmp);
+    this.cache = ContentCache.of(this.paths);
     this.runCache = new RunCache(this.paths.runs);
     this.queue = new PQueue({ concurrency: Math.max(1, options.jobs) });
   }
@@ -209,17 +218,39 @@ class PipelineRun {
       await this.notify((o) => o.stageFinished(this.endInfo(stage, check, outcome, locked?.run ? { producedByRunId: locked.run } : {})));
       return outcome;
     }
-    if (!forced && locked && check.restorable && (await cachedOutsAvailable(locked, this.cache))) {
-      await restoreOuts(this.spec.root, locked, this.cache, check.missingOuts);
-      return this.restored(stage, check, locked, seconds());
-    }
-    const remembered = !forced && this.options.runCache && !stage.alwaysChanged ? this.runCache.get(check.fingerprint) : undefined;
-    if (remembered && recordsDeclaredOuts(remembered, stage) && (await cachedOutsAvailable(remembered, this.cache))) {
-      await restoreOuts(this.spec.root, remembered, this.cache);
-      this.commitLock(stage.name, remembered);
-      return this.restored(stage, check, remembered, seconds());
+    try {
+      if (!forced && locked && check.restorable && (await this.available(stage, locked))) {
+        await restoreOuts(this.spec.root, locked, this.cache, check.missingOuts);
+        return this.restored(stage, check, locked, seconds());
+      }
+      const useRunCache = !forced && this.options.runCache && !stage.alwaysChanged;
+      const local = useRunCache ? this.runCache.get(check.fingerprint) : undefined;
+      const remembered = local ?? (useRunCache && this.remote ? await withRetries(() => (this.remote as RemoteObjects).remoteRun(check.fingerprint)) : undefined);
+      if (remembered && recordsDeclaredOuts(remembered, stage) && (await this.available(stage, remembered))) {
+        await restoreOuts(this.spec.root, remembered, this.cache);
+        this.commitLock(stage.name, remembered);
+        if (!local) this.runCache.put(check.fingerprint, remembered);
+        return this.restored(stage, check, remembered, seconds());
+      }
+    } catch (error) {
+      if (error instanceof RemoteError) return this.fail(stage, check, seconds(), `pulling from the remote failed: ${error.message}`);
+      throw error;
     }
     return this.execute(stage, check, check.reasons, began);
+  }
+
+  /**
+   * Whether the entry's outs can be checked out of the local cache, after fetching what it lacks
+   * from the remote with `run --pull`. A corrupted or missing remote object only means the stage runs.
+   */
+  private async available(stage: StageSpec, entry: LockedStage): Promise<boolean> {
+    if (await cachedOutsAvailable(entry, this.cache)) return true;
+    if (!this.remote) return false;
+    const fetched = await this.remote.fetchOuts(hashedOuts(entry));
+    // A missing object only means nobody pushed it; a corrupted one deserves a warning.
+    for (const failure of fetched.failed) if (failure.reason === 'corrupt') this.progress.note(`kd-pipeline: warning: ${stage.name}: ${failure.error}`);
+    if (fetched.moved.length > 0) this.progress.note(`↓ ${stage.name}: fetched ${fetched.moved.length} objects (${formatBytes(fetched.bytes)}) from ${this.remote.remote.url}`);
+    return cachedOutsAvailable(entry, this.cache);
   }
 
   private async restored(stage: StageSpec, check: StageCheck, entry: LockedStage, secs: number): Promise<StageOutcome> {
@@ -316,22 +347,29 @@ async function notifyObservers(observers: PipelineObserver[], progress: Progress
   );
 }
 
+/** `run --pull`: the remote, checked before any stage starts (a bad remote fails the run at once). */
+async function pullSource(root: string, name: string | undefined): Promise<RemoteObjects> {
+  const { openRemote, DEFAULT_JOBS } = await import('./remote/open.js');
+  const { store } = await openRemote(root, name, DEFAULT_JOBS);
+  return new RemoteObjects(ContentCache.of(projectPaths(root)), store, { jobs: DEFAULT_JOBS });
+}
+
 /** Runs the pipeline (or the selected part of it) and reports every stage's outcome. */
 export async function runPipeline(options: RunOptions): Promise<RunReport> {
   const began = performance.now();
   const root = findProjectRoot(options.cwd);
   const paths = projectPaths(root);
   const release = await acquireRunLock(paths.runLock, { wait: options.wait });
-  // The engine's folder is never meant for git, whatever the project's own .gitignore says.
-  writeFileSync(path.join(paths.kdDir, '.gitignore'), '*\n');
+  makeKdDir(paths);
   const progress = new Progress();
   try {
     applyParamOverrides(root, options.set);
     const spec = loadPipeline(root);
     const graph = buildGraph(spec);
     const selected = selectStages(graph, options.targets, options);
+    const remote = options.pull ? await pullSource(root, options.remote) : undefined;
     const observers = await options.observers(root);
-    const run = new PipelineRun(spec, graph, selected, options, observers, progress);
+    const run = new PipelineRun(spec, graph, selected, options, observers, progress, remote);
     const onSignal = (signal: NodeJS.Signals): void => run.interrupt(signal);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

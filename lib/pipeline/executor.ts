@@ -10,6 +10,24 @@ const OWN_BIN = fileURLToPath(new URL('../../../bin/', import.meta.url));
 const KILL_GRACE_MS = 5000;
 const TAIL_LINES = 20;
 
+/**
+ * The shell script a stage's cmd ($1) runs under. A watchdog in the background of the stage's
+ * process group blocks reading fd 3, a pipe whose other end only the runner holds: when the runner
+ * dies, however it dies (SIGKILL, the OOM killer; Node has no PR_SET_PDEATHSIG), the kernel closes
+ * that end, the read returns, and the watchdog terminates the whole group (SIGTERM, then SIGKILL),
+ * so no orphan goes on writing outs while no run holds the lock. The cmd itself does not see fd 3;
+ * when it ends, the wrapper stops the watchdog and exits with the cmd's status (re-raising the
+ * signal that killed it, so the runner still reports "killed by SIGTERM").
+ */
+const WATCHDOG_WRAPPER = `(trap '' INT TERM; read -r _ <&3; kill -TERM 0; sleep ${KILL_GRACE_MS / 1000}; kill -KILL 0) </dev/null >/dev/null 2>&1 &
+watchdog=$!
+exec 3<&-
+/bin/sh -c "$1"
+status=$?
+kill -KILL "$watchdog" 2>/dev/null
+if [ "$status" -gt 128 ]; then kill -$((status - 128)) $$; fi
+exit "$status"`;
+
 export interface ExecOptions {
   cmd: string;
   cwd: string;
@@ -30,7 +48,8 @@ export interface ExecResult {
 
 /**
  * Runs a stage's cmd through a shell in its own process group (so an interrupt reaches every
- * process the command started), streaming its output line by line and into a log file.
+ * process the command started, and the group ends if the runner dies), streaming its output line
+ * by line and into a log file.
  */
 export async function executeCommand(options: ExecOptions): Promise<ExecResult> {
   const { execa } = await import('execa');
@@ -38,11 +57,11 @@ export async function executeCommand(options: ExecOptions): Promise<ExecResult> 
   const log = createWriteStream(options.logFile);
   const tail: string[] = [];
   const pathVar = [OWN_BIN, path.join(options.root, 'node_modules', '.bin'), process.env.PATH ?? ''].join(path.delimiter);
-  const child = execa(options.cmd, {
-    shell: true,
+  const child = execa('/bin/sh', ['-c', WATCHDOG_WRAPPER, 'kd-stage', options.cmd], {
     cwd: options.cwd,
     env: { ...options.env, PATH: pathVar },
-    stdin: 'ignore',
+    // fd 3: the watchdog's lifeline, held open by this process only.
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     buffer: false,
     reject: false,
     detached: true,

@@ -29,7 +29,7 @@ export async function collectGarbage(cwd: string, dryRun: boolean, wait = false)
 }
 
 async function sweep(paths: ProjectPaths, dryRun: boolean): Promise<GcReport> {
-  const cache = new ContentCache(paths.cache, paths.tmp);
+  const cache = ContentCache.of(paths);
   const lock = readLock(paths.lockFile);
   const keep = new Set<string>();
   for (const entry of Object.values(lock.stages)) {

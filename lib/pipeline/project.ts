@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** Where the engine keeps its own state inside a project (git-ignored): `.kd/`. */
@@ -36,4 +37,10 @@ export function projectPaths(root: string): ProjectPaths {
 /** A project-relative path with forward slashes (the form used in pipeline.yaml and the lock). */
 export function relPath(root: string, file: string): string {
   return path.relative(root, file).split(path.sep).join('/');
+}
+
+/** Creates `.kd/` with its own `.gitignore`: the engine's folder is never meant for git, whatever the project's .gitignore says. */
+export function makeKdDir(paths: ProjectPaths): void {
+  mkdirSync(paths.kdDir, { recursive: true });
+  writeFileSync(path.join(paths.kdDir, '.gitignore'), '*\n');
 }

@@ -7,6 +7,8 @@ import { loadTf } from '../../lib/ml/backend/backend.js';
 import { loadLayersModel, saveLayersModel } from '../../lib/ml/models/model-io.js';
 import { buildStudent, buildTeacherMember } from '../../lib/ml/models/models.js';
 import { loadMlParams } from '../../lib/ml/params.js';
+import { countOnnxParams } from '../../lib/ml/teacher/onnx-params.js';
+import { defaultEncoderDir } from './encoder-fixture.js';
 import { setDropoutStep, STEP_DROPOUT, stepDropoutClass } from '../../lib/ml/models/step-dropout.js';
 
 const { tf } = await loadTf();
@@ -14,10 +16,11 @@ const params = loadMlParams(path.resolve('.'));
 const shape = { vocabSize: params.vocab.max_size, maxLen: params.text.max_len, numClasses: 2, seed: 7 };
 
 describe('models', () => {
-  it('the default student has at least 10× fewer parameters than the default teacher', () => {
-    const teacher = params.teacher.members.reduce((sum, kind) => sum + buildTeacherMember(tf, kind, params.teacher, shape).countParams(), 0);
+  it('the default student, at the largest vocabulary params.yaml allows, has at least 100× fewer parameters than the default transformer teacher', () => {
+    expect(params.teacher.members).toEqual(['transformer']);
+    const teacher = countOnnxParams(path.join(defaultEncoderDir(), 'onnx/model_quantized.onnx'));
     const student = buildStudent(tf, params.student.model, shape).countParams();
-    expect(teacher / student).toBeGreaterThanOrEqual(10);
+    expect(teacher / student).toBeGreaterThanOrEqual(100);
   });
 
   it('every architecture maps [batch, maxLen] ids to [batch, classes] logits, identically for the same seed', () => {
@@ -27,8 +30,9 @@ describe('models', () => {
     const models = () => [
       buildTeacherMember(tf, 'cnn', teacherParams, tiny),
       buildTeacherMember(tf, 'bilstm', teacherParams, tiny),
-      buildStudent(tf, { arch: 'pool', embedding_dim: 4, hidden: 0 }, tiny),
-      buildStudent(tf, { arch: 'cnn', embedding_dim: 4, hidden: 2 }, tiny),
+      buildStudent(tf, { arch: 'pool', embedding_dim: 4, hidden: 0, filters: 0, kernel_sizes: [3] }, tiny),
+      buildStudent(tf, { arch: 'cnn', embedding_dim: 4, hidden: 2, filters: 0, kernel_sizes: [3] }, tiny),
+      buildStudent(tf, { arch: 'cnn', embedding_dim: 4, hidden: 0, filters: 5, kernel_sizes: [1, 2] }, tiny),
     ];
     const first = models().map((m) => (m.predict(ids) as import('@tensorflow/tfjs').Tensor).arraySync());
     const second = models().map((m) => (m.predict(ids) as import('@tensorflow/tfjs').Tensor).arraySync());

@@ -41,6 +41,8 @@ export function removeProjects(): void {
 /** A temp project with a pipeline.yaml of shell stages, driven through the real CLI. */
 export class Project {
   readonly dir: string;
+  /** Added to the CLI's environment of every command (e.g. a remote's endpoint and credentials). */
+  env: Record<string, string> = {};
 
   constructor(files: Record<string, string> = {}) {
     this.dir = mkdtempSync(path.join(tmpdir(), 'kd-pipe-'));
@@ -82,7 +84,7 @@ export class Project {
   async kd(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
     const result = await execa('node', [CLI, ...args], {
       cwd: options.cwd ?? this.dir,
-      env: cliEnv(),
+      env: { ...cliEnv(), ...this.env },
       extendEnv: false,
       reject: false,
       timeout: options.timeoutMs ?? 60_000,
@@ -108,7 +110,7 @@ export class Project {
 
   /** Starts the CLI without waiting for it (for signals and concurrent runs). */
   spawn(args: string[]): ChildProcess & { output: () => string } {
-    const child = spawn('node', [CLI, ...args], { cwd: this.dir, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('node', [CLI, ...args], { cwd: this.dir, env: { ...cliEnv(), ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));

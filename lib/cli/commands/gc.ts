@@ -1,21 +1,36 @@
 import type { Command } from 'commander';
+import { KdError } from '../../errors.js';
 
 export function register(program: Command): void {
   program
     .command('gc')
-    .description('Remove cache entries that pipeline.lock no longer references (and run-cache entries that needed them)')
+    .description('Remove cache entries that pipeline.lock no longer references (and run-cache entries that needed them); with --remote, on a remote')
     .option('-n, --dry-run', 'only report what would be removed')
     .option('--wait', 'if a run is in progress in this project, wait for it instead of failing')
+    .option('-r, --remote [name]', 'collect a remote\'s garbage instead (default: the default remote); only reports unless --force')
+    .option('-f, --force', 'with --remote: delete')
+    .option('-j, --jobs <n>', 'with --remote: requests in flight at once')
     .option('--json', 'print {removedObjects,removedBytes,keptObjects,removedRuns,dryRun} on stdout')
-    .action(async (opts: { dryRun?: boolean; wait?: boolean; json?: boolean }) => {
-      const { collectGarbage } = await import('../../pipeline/gc.js');
-      const report = await collectGarbage(process.cwd(), opts.dryRun === true, opts.wait === true);
+    .action(async (opts: { dryRun?: boolean; wait?: boolean; json?: boolean; remote?: string | true; force?: boolean; jobs?: string }) => {
+      let report;
+      if (opts.remote !== undefined) {
+        const { collectRemoteGarbage } = await import('../../pipeline/remote/remote-gc.js');
+        const { DEFAULT_JOBS } = await import('../../pipeline/remote/open.js');
+        const { parseTransferFlags } = await import('../transfer-flags.js');
+        const flags = parseTransferFlags({ jobs: opts.jobs }, 'gc');
+        report = await collectRemoteGarbage(process.cwd(), opts.remote === true ? undefined : opts.remote, opts.force === true && opts.dryRun !== true, flags.jobs ?? DEFAULT_JOBS);
+      } else {
+        if (opts.force) throw new KdError('gc: --force is for gc --remote (a local gc deletes unless --dry-run)');
+        const { collectGarbage } = await import('../../pipeline/gc.js');
+        report = await collectGarbage(process.cwd(), opts.dryRun === true, opts.wait === true);
+      }
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);
         return;
       }
       const mb = (report.removedBytes / 1e6).toFixed(1);
       const verb = report.dryRun ? 'would remove' : 'removed';
-      process.stdout.write(`${verb} ${report.removedObjects} cache objects (${mb} MB) and ${report.removedRuns} run-cache entries; kept ${report.keptObjects} objects\n`);
+      const where = opts.remote !== undefined ? 'remote' : 'cache';
+      process.stdout.write(`${verb} ${report.removedObjects} ${where} objects (${mb} MB) and ${report.removedRuns} run-cache entries; kept ${report.keptObjects} objects${report.dryRun && opts.remote !== undefined ? ' (pass --force to delete)' : ''}\n`);
     });
 }

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { KdError } from '../../errors.js';
 import { parseOrThrow } from '../../validation.js';
 
 const runFlags = z.object({
@@ -11,6 +12,8 @@ const runFlags = z.object({
   jobs: z.coerce.number().int().min(1, 'must be at least 1').optional(),
   keepGoing: z.boolean().default(false),
   runCache: z.boolean().default(true),
+  pull: z.boolean().default(false),
+  remote: z.string().min(1).optional(),
   wait: z.boolean().default(false),
   json: z.boolean().default(false),
   set: z.array(z.string()).default([]),
@@ -30,11 +33,14 @@ export function register(program: Command): void {
     .option('-j, --jobs <n>', 'stages to run in parallel (default: number of CPU cores)')
     .option('-k, --keep-going', 'after a failure, keep running every branch that does not depend on it')
     .option('--no-run-cache', 'never restore a stage from an earlier run with the same fingerprint')
+    .option('--pull', 'before running a stage, restore its outputs or run-cache entry from the remote if it has them')
+    .option('-r, --remote <name>', 'remote for --pull (default: the default remote)')
     .option('--wait', 'if another run is in progress in this project, wait for it instead of failing')
     .option('-S, --set <key=value>', 'set a params.yaml value before running (repeatable)', collect)
     .option('--json', 'print {"stages":[{name,result,seconds}]} on stdout once the run ends (logs go to stderr)')
     .action(async (targets: string[], raw: Record<string, unknown>) => {
       const flags = parseOrThrow(runFlags, raw, 'kd-pipeline run', []);
+      if (flags.remote && !flags.pull) throw new KdError('run: --remote names the remote for --pull; pass --pull too');
       if (flags.dryRun) {
         const { dryRun } = await import('../dry-run.js');
         await dryRun(targets, flags);
@@ -50,6 +56,8 @@ export function register(program: Command): void {
         jobs: flags.jobs ?? availableParallelism(),
         keepGoing: flags.keepGoing,
         runCache: flags.runCache,
+        pull: flags.pull,
+        ...(flags.remote ? { remote: flags.remote } : {}),
         wait: flags.wait,
         set: flags.set,
         argv: process.argv.slice(2),
