@@ -4,13 +4,17 @@ import { writeJsonAtomic } from '../lib/atomic-write.js';
 import { KdError } from '../lib/errors.js';
 import { writeDirAtomic } from '../lib/atomic-dir.js';
 import { loadTf } from '../lib/ml/backend/backend.js';
-import { EVALUATED_MODELS, evaluateClassifier, metricsJson, type EvaluatedModel, type ModelEvaluation } from '../lib/ml/evaluate/evaluation.js';
+import { EVALUATED_MODELS, evaluateClassifier, metricsJson, variantName, type EvaluatedModel, type ModelEvaluation } from '../lib/ml/evaluate/evaluation.js';
 import { renderEvaluationReport } from '../lib/ml/evaluate/evaluation-report.js';
-import { loadClassifier } from '../lib/ml/models/model-io.js';
+import { readHistories } from '../lib/ml/evaluate/history.js';
+import { classifierFromFiles, layersFiles, readFloatModel } from '../lib/ml/models/layers-files.js';
+import { loadClassifier, type Classifier } from '../lib/ml/models/model-io.js';
 import { loadMlParams } from '../lib/ml/params.js';
 import { loadTestSet, requireInputs } from '../lib/ml/data/test-set.js';
 import { reportStageTag } from '../lib/pipeline/stage-tags.js';
 
+/** The training stages' per-epoch histories (pipeline.yaml `plots`), drawn as curves in the report. */
+const PLOTS_DIR = 'artifacts/plots';
 const INPUTS = ['artifacts/data/test.jsonl', 'artifacts/data/labels.json', 'artifacts/vocab.json', ...EVALUATED_MODELS.map((m) => `artifacts/${m}`)];
 
 /**
@@ -24,30 +28,36 @@ export async function run(root: string): Promise<void> {
   const { info } = await loadTf();
   reportStageTag('kd.backend', info.backend);
 
-  const evaluations = {} as Record<EvaluatedModel, ModelEvaluation>;
-  for (const name of EVALUATED_MODELS) {
-    const dir = path.join(root, 'artifacts', name);
-    const classifier = await loadClassifier(dir, { root, vocab: set.vocab, maxLen: set.maxLen });
+  const options = { latencyRuns: params.evaluate.latency_runs, throughputBatch: params.evaluate.throughput_batch };
+  const score = async (name: string, source: string, classifier: Classifier) => {
     try {
-      evaluations[name] = await evaluateClassifier(name, classifier, set, {
-        latencyRuns: params.evaluate.latency_runs,
-        throughputBatch: params.evaluate.throughput_batch,
-      });
+      return await evaluateClassifier(name, classifier, set, options);
     } catch (error) {
       // Typically a model trained with another text.max_len or label set than the test split's.
-      throw new KdError(`artifacts/${name}: cannot predict the test split (${(error as Error).message})`);
+      throw new KdError(`${source}: cannot predict the test split (${(error as Error).message})`);
     } finally {
       await classifier.dispose();
     }
+  };
+  const evaluations = {} as Record<EvaluatedModel, ModelEvaluation>;
+  const context = { root, vocab: set.vocab, maxLen: set.maxLen };
+  for (const name of EVALUATED_MODELS) evaluations[name] = await score(name, `artifacts/${name}`, await loadClassifier(path.join(root, 'artifacts', name), context));
+  // The export stage's quantised variants, built in memory by the same code, so the report can
+  // show what quantisation trades before anything is exported.
+  const student = readFloatModel(path.join(root, 'artifacts/student'));
+  const variants: ModelEvaluation[] = [];
+  for (const dtype of new Set(params.export.quantize)) {
+    variants.push(await score(variantName(dtype), `artifacts/student (${dtype})`, await classifierFromFiles(layersFiles(student, dtype), context)));
   }
 
-  const metrics = metricsJson(evaluations, set);
-  const files = renderEvaluationReport(evaluations, metrics, {
-    labels: set.labels,
-    testExamples: set.rows,
-    backend: info.backend,
-    tfPackage: info.package,
-    generatedAt: new Date().toISOString(),
+  const metrics = metricsJson(evaluations, set, variants);
+  const histories = readHistories(root, PLOTS_DIR, EVALUATED_MODELS, (message) => process.stderr.write(`evaluate: warning: ${message}\n`));
+  const files = renderEvaluationReport({
+    evaluations,
+    variants,
+    metrics,
+    histories,
+    context: { labels: set.labels, testExamples: set.rows, backend: info.backend, tfPackage: info.package, generatedAt: new Date().toISOString() },
   });
   await writeDirAtomic(path.join(root, 'artifacts/report'), (tmp) => {
     for (const [name, content] of files) writeFileSync(path.join(tmp, name), content);

@@ -15,6 +15,7 @@ import { register as registerServe } from './commands/serve.js';
 import { register as registerRemote } from './commands/remote.js';
 import { register as registerPush } from './commands/push.js';
 import { register as registerPull } from './commands/pull.js';
+import { register as registerInit } from './commands/init.js';
 
 // Command modules must stay light at import time (commander options only): heavy code such as
 // tfjs or execa is imported inside each action, so that `kd-pipeline run` on an up-to-date
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   for (const register of [
+    registerInit,
     registerRun,
     registerStatus,
     registerDag,

@@ -6,7 +6,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTf } from '../../lib/ml/backend/backend.js';
 import { sha256Parts } from '../../lib/ml/export/content-hash.js';
-import { agreement, argmax, classificationReport, expectedCalibrationError, softmax } from '../../lib/ml/evaluate/metrics.js';
+import { agreement, argmax, calibrationError, classificationReport, reliabilityBins, softmax } from '../../lib/ml/evaluate/metrics.js';
 import { loadClassifier, loadLayersModel } from '../../lib/ml/models/model-io.js';
 import { loadTestSet, type TestSet } from '../../lib/ml/data/test-set.js';
 import { tokenize } from '../../lib/ml/text/text.js';
@@ -87,7 +87,7 @@ describe('evaluate stage', () => {
       expect(metrics[`${model}.accuracy`]).toBeCloseTo(report.accuracy, 10);
       expect(metrics[`${model}.f1_macro`]).toBeCloseTo(report.f1_macro, 10);
       expect(metrics[`${model}.precision.${LABELS[1]}`]).toBeCloseTo(report.perClass[1]!.precision, 10);
-      expect(metrics[`${model}.ece`]).toBeCloseTo(expectedCalibrationError(probs, set.y), 6);
+      expect(metrics[`${model}.ece`]).toBeCloseTo(calibrationError(reliabilityBins(probs, set.y)), 6);
       expect(metrics[`${model}.params`]).toBe(classifier.paramCount);
     }
     expect(metrics['teacher_student.agreement']).toBeCloseTo(agreement(predictions.teacher!, predictions.student!), 10);
@@ -95,18 +95,27 @@ describe('evaluate stage', () => {
     expect(confusion.student).toEqual(classificationReport(set.y, predictions.student!, LABELS.length).confusion);
   });
 
-  it('writes a report with the side-by-side table and a confusion matrix per model', () => {
+  it('writes a report with the side-by-side table, a chart per model and the numbers behind them', () => {
     const report = path.join(root, 'artifacts/report');
     const markdown = readFileSync(path.join(report, 'report.md'), 'utf8');
     expect(markdown).toContain('| metric | teacher | student | baseline |');
-    expect(markdown).toMatch(/\| accuracy \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/);
-    expect(markdown).toContain('![student confusion matrix](confusion-student.svg)');
+    expect(markdown).toContain(`| Accuracy | ${(metrics['teacher.accuracy']! * 100).toFixed(1)}\u00a0% | ${(metrics['student.accuracy']! * 100).toFixed(1)}\u00a0% |`);
+    expect(markdown).toContain('| student export | float32 | float16 | uint8 |');
+    expect(markdown).toContain('![student: confusion matrix](confusion-student.svg)');
+    expect(markdown).toContain('No training histories were found in artifacts/plots.');
     const html = readFileSync(path.join(report, 'index.html'), 'utf8');
-    expect(html).toContain('<th>metric</th><th>teacher</th><th>student</th><th>baseline</th>');
-    expect(html.match(/<svg /g)).toHaveLength(3);
+    expect(html).toContain('<th scope="col">metric</th><th scope="col">teacher</th><th scope="col">student</th><th scope="col">baseline</th>');
     expect(html).toMatch(/backend/);
+    const charts = ['tradeoff-params', 'tradeoff-size', 'tradeoff-latency', ...['teacher', 'student', 'baseline'].flatMap((m) => [`reliability-${m}`, `confusion-${m}`])];
+    for (const chart of charts) {
+      const svg = readFileSync(path.join(report, `${chart}.svg`), 'utf8');
+      expect(svg).toMatch(new RegExp(`^<svg [^>]*data-chart="${chart}"[^]*</svg>\n$`));
+      expect(html).toContain(svg.trim());
+    }
+    const calibration = readJson(path.join(report, 'calibration.json'));
     for (const model of ['teacher', 'student', 'baseline']) {
-      expect(readFileSync(path.join(report, `confusion-${model}.svg`), 'utf8')).toMatch(/^<svg [^]*<\/svg>\n$/);
+      expect(calibration[model].ece).toBeCloseTo(metrics[`${model}.ece`]!, 12);
+      expect(calibration[model].bins.reduce((sum: number, bin: { count: number }) => sum + bin.count, 0)).toBe(set.rows);
     }
   });
 
@@ -179,6 +188,13 @@ describe('export stage', () => {
       expect(bytes).toBeLessThan(variants.float32.size_bytes);
     }
     expect(variants.float32.accuracy).toBeCloseTo(metrics['student.accuracy']!, 12);
+    // evaluate scored the same variants in memory, before export wrote them: the same predictions.
+    for (const name of ['float16', 'uint8']) {
+      expect(metrics[`student_${name}.accuracy`]).toBe(variants[name].accuracy);
+      expect(metrics[`student_${name}.f1_macro`]).toBe(variants[name].f1_macro);
+      expect(metrics[`student_${name}.size_bytes`]).toBe(variants[name].size_bytes);
+      expect(metrics[`student_${name}.params`]).toBe(metrics['student.params']);
+    }
   });
 
   it('serves `kd-pipeline predict --json` with the student\'s answer', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agreement, classificationReport, confusionMatrix, expectedCalibrationError, percentile, softmax } from '../../lib/ml/evaluate/metrics.js';
+import { agreement, calibrationError, classificationReport, confusionMatrix, percentile, reliabilityBins, softmax } from '../../lib/ml/evaluate/metrics.js';
 
 describe('classification metrics', () => {
   // 3 classes, 8 rows. Confusion (true × pred): [[2,1,0],[0,2,1],[1,0,1]].
@@ -35,17 +35,26 @@ describe('classification metrics', () => {
   });
 });
 
-describe('expectedCalibrationError', () => {
+describe('calibration error', () => {
   it('is 0 for a perfectly calibrated model', () => {
     // Two rows at confidence 0.5 (bin 5), one right, one wrong.
-    expect(expectedCalibrationError([[0.5, 0.5], [0.5, 0.5]], [0, 1])).toBeCloseTo(0);
+    expect(calibrationError(reliabilityBins([[0.5, 0.5], [0.5, 0.5]], [0, 1]))).toBeCloseTo(0);
   });
 
   it('matches a hand-computed value', () => {
     // Bin 9: conf 0.9 and 0.95, both right → |1 − 0.925| = 0.075, weight 2/3.
     // Bin 6: conf 0.6, wrong → |0 − 0.6| = 0.6, weight 1/3.  ECE = 0.05 + 0.2 = 0.25.
     const probs = [[0.9, 0.1], [0.05, 0.95], [0.6, 0.4]];
-    expect(expectedCalibrationError(probs, [0, 1, 1])).toBeCloseTo(0.25);
+    expect(calibrationError(reliabilityBins(probs, [0, 1, 1]))).toBeCloseTo(0.25);
+  });
+
+  it('rests on reliability bins a diagram can draw', () => {
+    const bins = reliabilityBins([[0.9, 0.1], [0.05, 0.95], [0.6, 0.4], [0, 1]], [0, 1, 1, 0]);
+    expect(bins).toHaveLength(10);
+    expect(bins.map((b) => b.count)).toEqual([0, 0, 0, 0, 0, 0, 1, 0, 0, 3]);
+    expect(bins[9]).toMatchObject({ lower: 0.9, upper: 1, accuracy: 2 / 3 });
+    expect(bins[9]!.confidence).toBeCloseTo((0.9 + 0.95 + 1) / 3);
+    expect(bins[0]).toMatchObject({ count: 0, confidence: 0, accuracy: 0 });
   });
 });
 

@@ -18,12 +18,12 @@ const WORDS = [
 ];
 
 /** Sentences like "the film was great" whose word tells the class; seeded variety through `i`. */
-function examples(count: number, offset: number): Example[] {
+function examples(count: number, offset: number, labels: readonly string[]): Example[] {
   return Array.from({ length: count }, (_, i) => {
-    const y = i % LABELS.length;
+    const y = i % labels.length;
     const word = WORDS[y]![(i + offset) % 4]!;
     const tokens = ['the', i % 2 ? 'film' : 'show', 'was', word];
-    return { text: tokens.join(' '), tokens, label: LABELS[y]!, y };
+    return { text: tokens.join(' '), tokens, label: labels[y]!, y };
   });
 }
 
@@ -31,8 +31,9 @@ function examples(count: number, offset: number): Example[] {
  * A temp project as the training stages leave it: params.yaml (tiny text.max_len, few latency
  * runs), artifacts/data, artifacts/vocab.json, a two-member teacher ensemble and a student and
  * baseline (untrained, differently seeded tiny models: evaluate and export score whatever they get).
+ * `labels` renames the three classes.
  */
-export async function trainedProject(): Promise<string> {
+export async function trainedProject(labels: readonly string[] = LABELS): Promise<string> {
   const { tf } = await loadTf();
   const root = mkdtempSync(path.join(tmpdir(), 'kd-eval-'));
   copyFileSync(path.join(REPO, 'pipeline.yaml'), path.join(root, 'pipeline.yaml'));
@@ -44,15 +45,15 @@ export async function trainedProject(): Promise<string> {
 
   const data = path.join(root, 'artifacts/data');
   mkdirSync(data, { recursive: true });
-  const train = examples(30, 0);
-  const split = { train, val: examples(6, 1), test: examples(21, 2) };
+  const train = examples(30, 0, labels);
+  const split = { train, val: examples(6, 1, labels), test: examples(21, 2, labels) };
   for (const [name, rows] of Object.entries(split)) writeFileSync(path.join(data, `${name}.jsonl`), rows.map((e) => `${JSON.stringify(e)}\n`).join(''));
-  writeFileSync(path.join(data, 'labels.json'), JSON.stringify(LABELS));
+  writeFileSync(path.join(data, 'labels.json'), JSON.stringify(labels));
   const vocab = buildVocab(train.map((e) => e.tokens), 1, 100);
   writeFileSync(path.join(root, 'artifacts/vocab.json'), JSON.stringify(vocab));
 
   const p = loadMlParams(root);
-  const shape = (seed: number) => ({ vocabSize: Object.keys(vocab).length, maxLen: MAX_LEN, numClasses: LABELS.length, seed });
+  const shape = (seed: number) => ({ vocabSize: Object.keys(vocab).length, maxLen: MAX_LEN, numClasses: labels.length, seed });
   const teacher = { ...p.teacher, embedding_dim: 8, cnn: { filters: 4, kernel_sizes: [2, 3] }, hidden: 0, dropout: 0 };
   await saveLayersModel(buildTeacherMember(tf, 'cnn', teacher, shape(1)), path.join(root, 'artifacts/teacher/member-0'));
   await saveLayersModel(buildTeacherMember(tf, 'cnn', teacher, shape(2)), path.join(root, 'artifacts/teacher/member-1'));

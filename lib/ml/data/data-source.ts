@@ -48,7 +48,7 @@ function cell(value: unknown): string {
   return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
 }
 
-function readCsv(file: string, text: string, options: DataSourceOptions): DataSource {
+function readCsv(file: string, text: string, options: DataSourceOptions, columnHint: string): DataSource {
   let records: { record: Record<string, unknown>; info: { lines: number } }[];
   try {
     records = parse(text, { columns: true, info: true, skip_empty_lines: false, relax_column_count: false, bom: true });
@@ -61,7 +61,7 @@ function readCsv(file: string, text: string, options: DataSourceOptions): DataSo
   const header = text.slice(0, text.indexOf('\n') === -1 ? text.length : text.indexOf('\n'));
   for (const column of [options.text_column, options.label_column]) {
     if (records.length > 0 && !(column in records[0]!.record)) {
-      throw new KdError(`${file}:1: no column "${column}" (header: ${header.trim()}); set data.text_column/data.label_column in params.yaml`);
+      throw new KdError(`${file}:1: no column "${column}" (header: ${header.trim()}); ${columnHint}`);
     }
   }
   for (const { record, info } of records) {
@@ -74,7 +74,7 @@ function readCsv(file: string, text: string, options: DataSourceOptions): DataSo
   return { rows, emptyLines };
 }
 
-function readJsonl(file: string, text: string, options: DataSourceOptions): DataSource {
+function readJsonl(file: string, text: string, options: DataSourceOptions, columnHint: string): DataSource {
   const emptyLines: number[] = [];
   const rows: RawRow[] = [];
   text.split('\n').forEach((raw, index) => {
@@ -92,7 +92,7 @@ function readJsonl(file: string, text: string, options: DataSourceOptions): Data
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new KdError(`${file}:${line}: expected a JSON object`);
     const record = value as Record<string, unknown>;
     for (const column of [options.text_column, options.label_column]) {
-      if (!(column in record)) throw new KdError(`${file}:${line}: no field "${column}"; set data.text_column/data.label_column in params.yaml`);
+      if (!(column in record)) throw new KdError(`${file}:${line}: no field "${column}"; ${columnHint}`);
     }
     rows.push({ text: cell(record[options.text_column]), label: cell(record[options.label_column]), line });
   });
@@ -101,9 +101,10 @@ function readJsonl(file: string, text: string, options: DataSourceOptions): Data
 
 /**
  * Reads a CSV (header row) or JSON Lines data set and checks it: every row needs a non-empty text
- * and label, and there must be at least two classes. Any problem is one KdError naming file and line.
+ * and label, and there must be at least two classes. Any problem is one KdError naming file and line;
+ * `columnHint` says how to name other columns.
  */
-export function readDataSource(root: string, options: DataSourceOptions): DataSource {
+export function readDataSource(root: string, options: DataSourceOptions, columnHint = 'set data.text_column/data.label_column in params.yaml'): DataSource {
   const file = path.resolve(root, options.path);
   let bytes: Buffer;
   try {
@@ -115,7 +116,7 @@ export function readDataSource(root: string, options: DataSourceOptions): DataSo
   const text = decodeUtf8(name, bytes);
   if (text.trim() === '') throw new KdError(`${name}: the data file is empty`);
   const format = options.format === 'auto' ? (/\.jsonl?$/i.test(file) ? 'jsonl' : 'csv') : options.format;
-  const source = format === 'csv' ? readCsv(name, text, options) : readJsonl(name, text, options);
+  const source = format === 'csv' ? readCsv(name, text, options, columnHint) : readJsonl(name, text, options, columnHint);
   // A row with an empty text is dropped and reported (the embedded UCI file has one); a row
   // with text but no label is an error, since guessing its class would corrupt the data.
   const rows = source.rows.filter((row) => row.text.trim() !== '');

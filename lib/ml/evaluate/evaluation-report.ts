@@ -1,5 +1,10 @@
 import { EVALUATED_MODELS, type EvaluatedModel, type ModelEvaluation } from './evaluation.js';
-import { confusionSvg, escapeHtml, htmlTable, markdownTable, type ModelSummary } from './report.js';
+import { formatBytes, formatDuration, formatInteger, formatPercent, formatPoints, formatRate, formatTimes } from './format.js';
+import type { ModelHistory } from './history.js';
+import { agreement } from './metrics.js';
+import { type Chart, confusionCharts, displayName, historyCharts, reliabilityCharts, tradeoffCharts } from './report-charts.js';
+import { escapeXml as escapeHtml } from './charts/svg.js';
+import { htmlTable, markdownTable, type Table } from './report.js';
 
 /** Where and how the numbers were measured, printed at the top of the report. */
 export interface ReportContext {
@@ -10,58 +15,115 @@ export interface ReportContext {
   generatedAt: string;
 }
 
-const OVERALL = ['accuracy', 'precision_macro', 'recall_macro', 'f1_macro', 'ece', 'params', 'size_bytes', 'latency_p50_ms', 'latency_p95_ms', 'throughput_per_s'] as const;
+export interface ReportInput {
+  evaluations: Record<EvaluatedModel, ModelEvaluation>;
+  /** The student quantised as the export's variants (student_float16, student_uint8), scored like the others. */
+  variants: readonly ModelEvaluation[];
+  metrics: Readonly<Record<string, number>>;
+  histories: readonly ModelHistory[];
+  context: ReportContext;
+}
 
-const percent = (value: number) => `${(value * 100).toFixed(1)} %`;
-const points = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(1)} points`;
+/** The rows of the side-by-side tables: name and how to show the number. */
+const OVERALL: readonly [string, (m: ModelEvaluation) => string][] = [
+  ['Accuracy', (m) => formatPercent(m.report.accuracy)],
+  ['Macro precision', (m) => formatPercent(m.report.precision_macro)],
+  ['Macro recall', (m) => formatPercent(m.report.recall_macro)],
+  ['Macro F1', (m) => formatPercent(m.report.f1_macro)],
+  ['Calibration error (ECE)', (m) => m.ece.toFixed(3)],
+  ['Parameters', (m) => formatInteger(m.params)],
+  ['Size on disk', (m) => formatBytes(m.sizeBytes)],
+  ['Latency p50, 1 sentence', (m) => formatDuration(m.latency.p50_ms)],
+  ['Latency p95, 1 sentence', (m) => formatDuration(m.latency.p95_ms)],
+  ['Throughput, batched', (m) => formatRate(m.latency.throughput_per_s)],
+];
+
+function overallTable(models: readonly ModelEvaluation[], first = 'metric'): Table {
+  return { head: [first, ...models.map((m) => displayName(m.name))], rows: OVERALL.map(([name, cell]) => [name, ...models.map(cell)]) };
+}
+
+function variantsTable(student: ModelEvaluation, variants: readonly ModelEvaluation[]): Table {
+  const table = overallTable([{ ...student, name: 'float32' }, ...variants.map((v) => ({ ...v, name: v.name.replace(/^student_/, '') }))], 'student export');
+  const agrees = ['Agrees with float32', formatPercent(1), ...variants.map((v) => formatPercent(agreement(student.predictions, v.predictions)))];
+  return { head: table.head, rows: [...table.rows.filter(([name]) => !name!.startsWith('Parameters')), agrees] };
+}
+
+function perClassTable(models: readonly ModelEvaluation[], labels: readonly string[]): Table {
+  return {
+    head: ['class', ...models.map((m) => m.name)],
+    rows: labels.flatMap((label, c) =>
+      (['precision', 'recall', 'f1'] as const).map((key) => [`${label}: ${key === 'f1' ? 'F1' : key}`, ...models.map((m) => formatPercent(m.report.perClass[c]![key]))]),
+    ),
+  };
+}
 
 /** The one-paragraph answer to "was distillation worth it?", from the flat metrics. */
-function headline(m: Readonly<Record<string, number>>): string[] {
+function headline(m: Readonly<Record<string, number>>, variants: readonly ModelEvaluation[], student: ModelEvaluation): string[] {
   const n = (key: string) => m[key]!;
-  return [
-    `The distilled student has ${percent(n('student.param_ratio'))} of the teacher's parameters (${n('student.params').toLocaleString('en-US')} vs ${n('teacher.params').toLocaleString('en-US')}) and ${percent(n('student.size_ratio'))} of its size on disk.`,
-    `One sentence takes ${n('student.latency_p50_ms').toFixed(2)} ms (p50) instead of ${n('teacher.latency_p50_ms').toFixed(2)} ms: ${n('student.latency_speedup').toFixed(1)}× faster; batch throughput is ${n('student.throughput_speedup').toFixed(1)}× the teacher's.`,
-    `Test accuracy: teacher ${percent(n('teacher.accuracy'))}, student ${percent(n('student.accuracy'))}, baseline (same student without the teacher) ${percent(n('baseline.accuracy'))} — distillation gain ${points(n('student.distillation_gain'))} (macro F1 ${points(n('student.distillation_gain_f1'))}).`,
-    `The student agrees with the teacher on ${percent(n('teacher_student.agreement'))} of the test sentences (the baseline on ${percent(n('teacher_baseline.agreement'))}).`,
+  const lines = [
+    `The distilled student has ${formatPercent(n('student.param_ratio'))} of the teacher's parameters (${formatInteger(n('student.params'))} vs ${formatInteger(n('teacher.params'))}) and ${formatPercent(n('student.size_ratio'))} of its size on disk.`,
+    `One sentence takes ${formatDuration(n('student.latency_p50_ms'))} (p50) instead of ${formatDuration(n('teacher.latency_p50_ms'))}: ${formatTimes(n('student.latency_speedup'))} faster; batch throughput is ${formatTimes(n('student.throughput_speedup'))} the teacher's.`,
+    `Test accuracy: teacher ${formatPercent(n('teacher.accuracy'))}, student ${formatPercent(n('student.accuracy'))}, baseline (same student without the teacher) ${formatPercent(n('baseline.accuracy'))} — distillation gain ${formatPoints(n('student.distillation_gain'))} (macro F1 ${formatPoints(n('student.distillation_gain_f1'))}).`,
+    `The student agrees with the teacher on ${formatPercent(n('teacher_student.agreement'))} of the test sentences (the baseline on ${formatPercent(n('teacher_baseline.agreement'))}).`,
   ];
-}
-
-function summaries(evaluations: Record<EvaluatedModel, ModelEvaluation>, metrics: Readonly<Record<string, number>>, labels: readonly string[]) {
-  const overall: ModelSummary[] = [];
-  const perClass: ModelSummary[] = [];
-  for (const name of EVALUATED_MODELS) {
-    overall.push({ name, metrics: Object.fromEntries(OVERALL.map((key) => [key, metrics[`${name}.${key}`]!])) });
-    const scores = evaluations[name].report.perClass;
-    perClass.push({
-      name,
-      metrics: Object.fromEntries(
-        labels.flatMap((label, c) => [
-          [`${label}: precision`, scores[c]!.precision],
-          [`${label}: recall`, scores[c]!.recall],
-          [`${label}: F1`, scores[c]!.f1],
-        ]),
-      ),
-    });
+  const smallest = variants.reduce<ModelEvaluation | null>((best, v) => (best === null || v.sizeBytes < best.sizeBytes ? v : best), null);
+  if (smallest) {
+    lines.push(
+      `Quantised to ${smallest.name.replace(/^student_/, '')}, the exported student takes ${formatBytes(smallest.sizeBytes)} (${formatPercent(smallest.sizeBytes / student.sizeBytes)} of float32) at ${formatPercent(smallest.report.accuracy)} test accuracy, agreeing with float32 on ${formatPercent(agreement(student.predictions, smallest.predictions))} of the sentences.`,
+    );
   }
-  return { overall, perClass };
+  return lines;
 }
 
-const svgName = (model: EvaluatedModel) => `confusion-${model}.svg`;
+const STYLE = `
+:root { color-scheme: light; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; max-width: 76rem; margin: 1.5rem auto; padding: 0 1rem; color: #1f2328; line-height: 1.45; }
+h1 { font-size: 1.6rem; margin-bottom: 0.3rem; }
+h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bottom: 1px solid #d8dee4; padding-bottom: 0.2rem; }
+h3 { font-size: 1.05rem; margin: 1.2rem 0 0.4rem; }
+p.about, p.note { color: #59636e; font-size: 0.92rem; overflow-wrap: anywhere; }
+ul.headline li { margin: 0.3rem 0; }
+table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.92rem; }
+th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.6rem; }
+thead th { background: #eef2f8; }
+tbody th { text-align: left; font-weight: normal; }
+td { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.tables { display: flex; flex-wrap: wrap; gap: 0 2rem; align-items: flex-start; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 22rem), 1fr)); gap: 1rem 1.5rem; align-items: start; }
+figure { margin: 0; }
+svg { display: block; max-width: 100%; height: auto; }
+code { font-size: 0.9em; overflow-wrap: anywhere; }
+@media (max-width: 30rem) {
+  body { padding: 0 0.6rem; }
+  table { font-size: 0.8rem; }
+  th, td { padding: 0.25rem 0.35rem; }
+}
+`;
+
+const figures = (charts: readonly Chart[]) => `<div class="charts">\n${charts.map((c) => `<figure>\n${c.svg}\n</figure>`).join('\n')}\n</div>`;
+const images = (charts: readonly Chart[]) => charts.map((c) => `![${c.title}](${c.id}.svg)`).join('\n');
 
 /**
- * The files of artifacts/report/, by name: report.md and index.html (headline, side-by-side
- * tables, confusion matrices), one confusion-<model>.svg per model and confusion.json.
+ * The files of artifacts/report/, by name: index.html (self-contained: headline, trade-off charts,
+ * side-by-side tables, training curves, reliability diagrams, confusion matrices), report.md (the
+ * same, charts as images), one SVG per chart, confusion.json and calibration.json.
  */
-export function renderEvaluationReport(
-  evaluations: Record<EvaluatedModel, ModelEvaluation>,
-  metrics: Readonly<Record<string, number>>,
-  context: ReportContext,
-): Map<string, string> {
+export function renderEvaluationReport(input: ReportInput): Map<string, string> {
+  const { evaluations, variants, metrics, histories, context } = input;
   const { labels } = context;
-  const svgs = new Map(EVALUATED_MODELS.map((name) => [name, confusionSvg(`${name} (rows: true, columns: predicted)`, labels, evaluations[name].report.confusion)]));
-  const { overall, perClass } = summaries(evaluations, metrics, labels);
-  const about = `Test split: ${context.testExamples} sentences, ${labels.length} classes (${labels.join(', ')}). Latency on the tfjs \`${context.backend}\` backend (${context.tfPackage}), inference only. Generated ${context.generatedAt}.`;
-  const lines = headline(metrics);
+  const models = EVALUATED_MODELS.map((name) => evaluations[name]);
+  const tradeoffs = tradeoffCharts([...models, ...variants]);
+  const curves = historyCharts(histories);
+  const reliability = reliabilityCharts(models);
+  const confusion = confusionCharts(models, labels);
+  const overall = overallTable(models);
+  const variantTable = variants.length > 0 ? variantsTable(evaluations.student, variants) : null;
+  const perClass = perClassTable(models, labels);
+  const about = `Test split: ${formatInteger(context.testExamples)} sentences, ${labels.length} classes (${labels.join(', ')}). Latency on the tfjs \`${context.backend}\` backend (${context.tfPackage}), model inference only. Generated ${context.generatedAt}.`;
+  const lines = headline(metrics, variants, evaluations.student);
+  const curvesNote = curves.length === 0 ? 'No training histories were found in artifacts/plots.' : `Per epoch, from ${curves.map((c) => c.file).join(', ')}: training solid, validation dashed.`;
+  const calibrationNote = 'Test sentences binned by the probability of the predicted class; a calibrated model is right as often as it is confident (the diagonal).';
+  const tradeoffNote = `Test accuracy of each model against its cost. The float32 export is the student itself; ${variants.length > 0 ? `${variants.map((v) => displayName(v.name)).join(' and ')} are its quantised exports, scored and timed the same way` : 'no quantised variants are configured (export.quantize)'}.`;
 
   const markdown = [
     '# Distillation report',
@@ -70,9 +132,27 @@ export function renderEvaluationReport(
     '',
     ...lines.map((line) => `- ${line}`),
     '',
+    '## Trade-offs',
+    '',
+    tradeoffNote,
+    '',
+    images(tradeoffs),
+    '',
     '## Teacher vs student vs baseline',
     '',
     markdownTable(overall),
+    ...(variantTable ? ['', markdownTable(variantTable)] : []),
+    '',
+    '## Training curves',
+    '',
+    curvesNote,
+    ...curves.flatMap((c) => ['', `### ${c.model}`, '', images(c.charts)]),
+    '',
+    '## Calibration',
+    '',
+    calibrationNote,
+    '',
+    images(reliability),
     '',
     '## Per class',
     '',
@@ -80,7 +160,7 @@ export function renderEvaluationReport(
     '',
     '## Confusion matrices',
     '',
-    ...EVALUATED_MODELS.map((name) => `![${name} confusion matrix](${svgName(name)})`),
+    images(confusion),
     '',
   ].join('\n');
 
@@ -88,39 +168,45 @@ export function renderEvaluationReport(
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Distillation report</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
-table { border-collapse: collapse; margin: 1rem 0; }
-th, td { border: 1px solid #ccc; padding: 0.3rem 0.7rem; }
-td:not(:first-child) { text-align: right; font-variant-numeric: tabular-nums; }
-th { background: #eef; }
-.matrices { display: flex; flex-wrap: wrap; gap: 1.5rem; }
-</style>
+<style>${STYLE}</style>
 </head>
 <body>
 <h1>Distillation report</h1>
-<p>${escapeHtml(about).replace(/`([^`]+)`/g, '<code>$1</code>')}</p>
-<ul>
+<p class="about">${escapeHtml(about).replace(/`([^`]+)`/g, '<code>$1</code>')}</p>
+<ul class="headline">
 ${lines.map((line) => `<li>${escapeHtml(line)}</li>`).join('\n')}
 </ul>
-<h2>Teacher vs student vs baseline</h2>
+<h2 id="tradeoffs">Trade-offs</h2>
+<p class="note">${escapeHtml(tradeoffNote)}</p>
+${figures(tradeoffs)}
+<h2 id="comparison">Teacher vs student vs baseline</h2>
+<div class="tables">
 ${htmlTable(overall)}
-<h2>Per class</h2>
-${htmlTable(perClass)}
-<h2>Confusion matrices</h2>
-<div class="matrices">
-${[...svgs.values()].join('\n')}
+${variantTable ? htmlTable(variantTable) : ''}
 </div>
+<h2 id="curves">Training curves</h2>
+<p class="note">${escapeHtml(curvesNote)}</p>
+${curves.map((c) => `<h3>${escapeHtml(c.model)}</h3>\n${figures(c.charts)}`).join('\n')}
+<h2 id="calibration">Calibration</h2>
+<p class="note">${escapeHtml(calibrationNote)}</p>
+${figures(reliability)}
+<h2 id="per-class">Per class</h2>
+${htmlTable(perClass)}
+<h2 id="confusion">Confusion matrices</h2>
+${figures(confusion)}
 </body>
 </html>
 `;
 
-  const confusion = { labels, ...Object.fromEntries(EVALUATED_MODELS.map((name) => [name, evaluations[name].report.confusion])) };
+  const charts = [...tradeoffs, ...curves.flatMap((c) => c.charts), ...reliability, ...confusion];
+  const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
   return new Map([
     ['report.md', markdown],
     ['index.html', html],
-    ...[...svgs].map(([name, svg]) => [svgName(name), `${svg}\n`] as [string, string]),
-    ['confusion.json', `${JSON.stringify(confusion, null, 2)}\n`],
+    ...charts.map((c) => [`${c.id}.svg`, `${c.svg}\n`] as [string, string]),
+    ['confusion.json', json({ labels, ...Object.fromEntries(models.map((m) => [m.name, m.report.confusion])) })],
+    ['calibration.json', json(Object.fromEntries(models.map((m) => [m.name, { ece: m.ece, bins: m.reliability }])))],
   ]);
 }

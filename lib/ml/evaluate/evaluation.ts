@@ -1,6 +1,6 @@
 import { predictProbabilities, timeInference } from './inference.js';
 import type { LatencyResult } from './latency.js';
-import { agreement, argmax, classificationReport, expectedCalibrationError, type ClassificationReport } from './metrics.js';
+import { agreement, argmax, calibrationError, classificationReport, reliabilityBins, type ClassificationReport, type ReliabilityBin } from './metrics.js';
 import type { Classifier } from '../models/model-io.js';
 import type { TestSet } from '../data/test-set.js';
 
@@ -9,10 +9,13 @@ export const EVALUATED_MODELS = ['teacher', 'student', 'baseline'] as const;
 export type EvaluatedModel = (typeof EVALUATED_MODELS)[number];
 
 export interface ModelEvaluation {
-  name: EvaluatedModel;
+  /** teacher, student, baseline, or a quantised variant of the student such as student_uint8. */
+  name: string;
   predictions: number[];
   report: ClassificationReport;
   ece: number;
+  /** Confidence bins of the reliability diagram (10 bins, as for ece). */
+  reliability: ReliabilityBin[];
   params: number;
   sizeBytes: number;
   latency: LatencyResult;
@@ -24,14 +27,16 @@ export interface EvaluateOptions {
 }
 
 /** Scores one loaded model on the test set and times it. */
-export async function evaluateClassifier(name: EvaluatedModel, classifier: Classifier, set: TestSet, options: EvaluateOptions): Promise<ModelEvaluation> {
+export async function evaluateClassifier(name: string, classifier: Classifier, set: TestSet, options: EvaluateOptions): Promise<ModelEvaluation> {
   const probs = await predictProbabilities(classifier, set.inputs, options.throughputBatch);
   const predictions = probs.map((row) => argmax(row));
+  const reliability = reliabilityBins(probs, set.y);
   return {
     name,
     predictions,
     report: classificationReport(set.y, predictions, set.labels.length),
-    ece: expectedCalibrationError(probs, set.y),
+    ece: calibrationError(reliability),
+    reliability,
     params: classifier.paramCount,
     sizeBytes: classifier.sizeBytes,
     latency: await timeInference(classifier, set.inputs, options.latencyRuns, options.throughputBatch),
@@ -70,19 +75,23 @@ export function modelMetrics(evaluation: ModelEvaluation, labels: readonly strin
   return metrics;
 }
 
+/** The metrics.json name of the student quantised as the export's variant `dtype`. */
+export const variantName = (dtype: string) => `student_${dtype}`;
+
 /**
- * artifacts/metrics.json: every model's metrics under `<model>.`, the test-set size and class
- * supports under `test.`, agreement between models, and what the student costs and gains relative
- * to the teacher and to the baseline (the same student trained without the teacher).
+ * artifacts/metrics.json: every model's metrics under `<model>.` (the student's quantised export
+ * variants as `student_<dtype>.`), the test-set size and class supports under `test.`, agreement
+ * between models, and what the student costs and gains relative to the teacher and to the
+ * baseline (the same student trained without the teacher).
  */
-export function metricsJson(evaluations: Record<EvaluatedModel, ModelEvaluation>, set: TestSet): Record<string, number> {
+export function metricsJson(evaluations: Record<EvaluatedModel, ModelEvaluation>, set: TestSet, variants: readonly ModelEvaluation[] = []): Record<string, number> {
   const { teacher, student, baseline } = evaluations;
   const out: Record<string, number> = { 'test.examples': set.rows };
   student.report.perClass.forEach((scores, c) => {
     out[`test.support.${labelKey(set.labels[c]!)}`] = scores.support;
   });
-  for (const name of EVALUATED_MODELS) {
-    for (const [key, value] of Object.entries(modelMetrics(evaluations[name], set.labels))) out[`${name}.${key}`] = value;
+  for (const evaluation of [...EVALUATED_MODELS.map((name) => evaluations[name]), ...variants]) {
+    for (const [key, value] of Object.entries(modelMetrics(evaluation, set.labels))) out[`${evaluation.name}.${key}`] = value;
   }
   out['teacher_student.agreement'] = agreement(teacher.predictions, student.predictions);
   out['teacher_baseline.agreement'] = agreement(teacher.predictions, baseline.predictions);

@@ -73,11 +73,19 @@ export function softmax(logits: readonly number[]): number[] {
   return exps.map((value) => value / sum);
 }
 
-/**
- * Expected calibration error (Guo et al. 2017): rows binned by top-class confidence into `bins`
- * equal-width bins; the weighted mean of |accuracy − confidence| over the bins.
- */
-export function expectedCalibrationError(probs: readonly (readonly number[])[], yTrue: readonly number[], bins = 10): number {
+/** One bin of a reliability diagram: the rows whose top-class confidence falls in [lower, upper). */
+export interface ReliabilityBin {
+  lower: number;
+  upper: number;
+  count: number;
+  /** Mean top-class probability of the bin's rows (0 when empty). */
+  confidence: number;
+  /** Share of the bin's rows predicted correctly (0 when empty). */
+  accuracy: number;
+}
+
+/** Rows binned by top-class confidence into `bins` equal-width bins (the last one includes 1). */
+export function reliabilityBins(probs: readonly (readonly number[])[], yTrue: readonly number[], bins = 10): ReliabilityBin[] {
   const count = new Array<number>(bins).fill(0);
   const correct = new Array<number>(bins).fill(0);
   const confidence = new Array<number>(bins).fill(0);
@@ -89,12 +97,16 @@ export function expectedCalibrationError(probs: readonly (readonly number[])[], 
     confidence[bin]! += conf;
     if (pred === yTrue[i]) correct[bin]! += 1;
   });
-  let ece = 0;
-  for (let b = 0; b < bins; b++) {
-    if (count[b] === 0) continue;
-    ece += (count[b]! / probs.length) * Math.abs(correct[b]! / count[b]! - confidence[b]! / count[b]!);
-  }
-  return ece;
+  return count.map((n, b) => ({ lower: b / bins, upper: (b + 1) / bins, count: n, confidence: ratio(confidence[b]!, n), accuracy: ratio(correct[b]!, n) }));
+}
+
+/**
+ * Expected calibration error (Guo et al. 2017) of reliability bins: the mean |accuracy − confidence|
+ * over the bins, weighted by their share of the rows.
+ */
+export function calibrationError(bins: readonly ReliabilityBin[]): number {
+  const rows = bins.reduce((sum, bin) => sum + bin.count, 0);
+  return bins.reduce((sum, bin) => sum + ratio(bin.count, rows) * Math.abs(bin.accuracy - bin.confidence), 0);
 }
 
 /** The p-th percentile (0–100) by linear interpolation between closest ranks. */

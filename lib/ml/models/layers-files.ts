@@ -3,7 +3,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { KdError } from '../../errors.js';
 import { parseOrThrow } from '../../validation.js';
-import { MODEL_JSON } from './model-io.js';
+import type * as tfTypes from '@tensorflow/tfjs';
+import { loadTf } from '../backend/backend.js';
+import { layersModelFromMemory, modelClassifier, MODEL_JSON, type Classifier, type ClassifierContext } from './model-io.js';
 import { quantizeWeights, type QuantizeDtype, type WeightSpec } from '../export/quantize.js';
 
 /** The single weight file of an exported model. A bare name: the export reader refuses `./` or `../` paths. */
@@ -72,9 +74,23 @@ export function layersFiles(model: FloatModel, dtype: 'float32' | QuantizeDtype)
   return { modelJson, weights };
 }
 
+/** Bytes of model.json and the weight file as written. */
+export const layersFilesBytes = (files: LayersFiles) => Buffer.byteLength(files.modelJson) + files.weights.byteLength;
+
 /** Writes model.json and the weight file into `dir` (which exists); returns their bytes on disk. */
 export function writeLayersFiles(dir: string, files: LayersFiles): number {
   writeFileSync(path.join(dir, MODEL_JSON), files.modelJson);
   writeFileSync(path.join(dir, EXPORT_WEIGHTS), files.weights);
-  return Buffer.byteLength(files.modelJson) + files.weights.byteLength;
+  return layersFilesBytes(files);
+}
+
+/**
+ * Export files loaded in memory as tfjs loads them from disk (quantised weights dequantised on
+ * load): how the evaluate stage scores and times the export's variants before they are written.
+ */
+export async function classifierFromFiles(files: LayersFiles, context: Pick<ClassifierContext, 'vocab' | 'maxLen'>): Promise<Classifier> {
+  const { tf } = await loadTf();
+  const json = JSON.parse(files.modelJson) as FloatModel['json'];
+  const specs = json.weightsManifest.flatMap((group) => group.weights) as tfTypes.io.WeightsManifestEntry[];
+  return modelClassifier(tf, await layersModelFromMemory(json.modelTopology, specs, files.weights), layersFilesBytes(files), context);
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { KdError } from '../../errors.js';
 import { writeDirAtomic } from '../../atomic-dir.js';
-import { loadTf } from '../backend/backend.js';
+import { loadTf, type Tf } from '../backend/backend.js';
 import { stepDropoutClass } from './step-dropout.js';
 import { encodeIds } from '../data/train-data.js';
 import { isTransformerMember } from '../teacher/transformer-member-info.js';
@@ -75,15 +75,23 @@ function readModelJson(dir: string): { modelTopology: object; weightsManifest: {
 
 /** Loads a layers model saved by saveLayersModel (or any tfjs layers model.json + weight files) from `dir`. */
 export async function loadLayersModel(dir: string): Promise<tfTypes.LayersModel> {
-  const { tf } = await loadTf();
-  stepDropoutClass(tf); // registered before a model that uses it (every teacher with dropout) is deserialised
   const json = readModelJson(dir);
-  const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
   const weightData = Buffer.concat(
     json.weightsManifest.flatMap((group) => group.paths.map((p) => readFileSync(path.join(dir, p)))),
   );
-  const buffer = weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength);
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: buffer }));
+  return layersModelFromMemory(json.modelTopology, json.weightsManifest.flatMap((group) => group.weights), weightData);
+}
+
+/** A layers model from its topology, weight specs and weight bytes; quantised weights (a `quantization` in their spec) are dequantised by tfjs. */
+export async function layersModelFromMemory(
+  modelTopology: object,
+  weightSpecs: tfTypes.io.WeightsManifestEntry[],
+  weightData: Uint8Array,
+): Promise<tfTypes.LayersModel> {
+  const { tf } = await loadTf();
+  stepDropoutClass(tf); // registered before a model that uses it (every teacher with dropout) is deserialised
+  const buffer = weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength) as ArrayBuffer;
+  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology, weightSpecs, weightData: buffer }));
 }
 
 /** Member directories of an ensemble, in index order; [dir] for a single model. */
@@ -102,10 +110,8 @@ export function modelDirs(dir: string): string[] {
 // Rows per tfjs forward pass: bounds memory when a whole transfer set is predicted at once.
 const PREDICT_CHUNK = 1024;
 
-/** A tfjs layers model over token ids as a Classifier. */
-export async function layersClassifier(dir: string, context: Pick<ClassifierContext, 'vocab' | 'maxLen'>): Promise<Classifier> {
-  const { tf } = await loadTf();
-  const model = await loadLayersModel(dir);
+/** A loaded tfjs layers model over token ids as a Classifier; disposing it disposes the model. */
+export function modelClassifier(tf: Tf, model: tfTypes.LayersModel, sizeBytes: number, context: Pick<ClassifierContext, 'vocab' | 'maxLen'>): Classifier {
   return {
     async predictLogits(inputs) {
       const rows: number[][] = [];
@@ -118,11 +124,17 @@ export async function layersClassifier(dir: string, context: Pick<ClassifierCont
       return rows;
     },
     paramCount: model.countParams(),
-    sizeBytes: dirBytes(dir),
+    sizeBytes,
     async dispose() {
       model.dispose();
     },
   };
+}
+
+/** A tfjs layers model directory over token ids as a Classifier. */
+export async function layersClassifier(dir: string, context: Pick<ClassifierContext, 'vocab' | 'maxLen'>): Promise<Classifier> {
+  const { tf } = await loadTf();
+  return modelClassifier(tf, await loadLayersModel(dir), dirBytes(dir), context);
 }
 
 /**

@@ -1,0 +1,51 @@
+import { scaleLinear, scaleLog } from 'd3-scale';
+import { frame } from './frame.js';
+import { marker, type Shape, svgDocument } from './svg.js';
+
+export interface ScatterPoint {
+  label: string;
+  x: number;
+  y: number;
+  color: string;
+  shape: Shape;
+  /** Shown on hover. */
+  tooltip: string;
+}
+
+export interface ScatterChartOptions {
+  id: string;
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  points: readonly ScatterPoint[];
+  formatX(value: number): string;
+  /** d3-format specifier of the y ticks, e.g. "~%". */
+  ySpecifier: string;
+  yBounds?: readonly [number, number];
+}
+
+/**
+ * One marker per point on a log x axis (sizes and latencies span orders of magnitude) against a
+ * linear y axis; the legend names each marker, so points that coincide stay identifiable.
+ */
+export function scatterChart(options: ScatterChartOptions): string {
+  const xs = options.points.map((p) => p.x);
+  const ys = options.points.map((p) => p.y);
+  const [xMin, xMax] = [Math.min(...xs), Math.max(...xs)];
+  const x = scaleLog().domain([xMin / 1.6, xMax * 1.6]);
+  let [yMin, yMax] = [Math.min(...ys), Math.max(...ys)];
+  const spread = Math.max(yMax - yMin, 0.02);
+  [yMin, yMax] = [yMin - spread * 0.15, yMax + spread * 0.15];
+  const y = scaleLinear().domain([yMin, yMax]).nice();
+  if (options.yBounds) y.domain(y.domain().map((v) => Math.min(options.yBounds![1], Math.max(options.yBounds![0], v))));
+  const f = frame({
+    title: options.title,
+    width: 400,
+    plotHeight: 200,
+    x: { scale: x, label: options.xLabel, format: options.formatX },
+    y: { scale: y, label: options.yLabel, specifier: options.ySpecifier },
+    legend: options.points.map((p) => ({ label: p.label, swatch: (lx: number, ly: number) => marker(p.shape, lx + 10, ly + 6, 5, p.color) })),
+  });
+  const marks = options.points.map((p) => marker(p.shape, x(p.x), y(p.y), 6, p.color, p.tooltip));
+  return svgDocument(options.id, options.title, f.width, f.height, [...f.back, ...marks, ...f.front]);
+}
