@@ -35,54 +35,51 @@ function varint(bytes: Uint8Array, at: number): { value: number; next: number } 
   }
 }
 
-/** Length-delimited fields numbered `wanted` between `start` and `end`; every other field is skipped. */
-function* fields(bytes: Uint8Array, start: number, end: number, wanted: number): Generator<Span> {
+interface Field {
+  field: number;
+  wire: number;
+  /** Where the value starts (after the key) and where the next field starts. */
+  start: number;
+  end: number;
+}
+
+/** The fields between `start` and `end`, in order: number, wire type and the bytes of the value. */
+function* fieldsIn(bytes: Uint8Array, start: number, end: number): Generator<Field> {
   let at = start;
   while (at < end) {
     const key = varint(bytes, at);
-    at = key.next;
     const field = Math.floor(key.value / 8);
     const wire = key.value % 8;
-    if (wire === 0) at = varint(bytes, at).next;
-    else if (wire === 1) at += 8;
-    else if (wire === 5) at += 4;
+    let value = key.next;
+    let next: number;
+    if (wire === 0) next = varint(bytes, value).next;
+    else if (wire === 1) next = value + 8;
+    else if (wire === 5) next = value + 4;
     else if (wire === 2) {
-      const length = varint(bytes, at);
-      const span = { start: length.next, end: length.next + length.value };
-      at = span.end;
-      if (field === wanted) yield span;
+      const length = varint(bytes, value);
+      value = length.next;
+      next = length.next + length.value;
     } else throw new KdError(`ONNX file: unsupported protobuf wire type ${wire}`);
+    yield { field, wire, start: value, end: next };
+    at = next;
   }
+}
+
+/** Length-delimited fields numbered `wanted` between `start` and `end`. */
+function* fields(bytes: Uint8Array, start: number, end: number, wanted: number): Generator<Span> {
+  for (const f of fieldsIn(bytes, start, end)) if (f.field === wanted && f.wire === 2) yield { start: f.start, end: f.end };
 }
 
 /** The product of TensorProto.dims (field 1: packed, or one varint per dimension); 1 for a scalar. */
 function tensorElements(bytes: Uint8Array, start: number, end: number): number {
-  const dims: number[] = [];
-  let at = start;
-  while (at < end) {
-    const key = varint(bytes, at);
-    at = key.next;
-    const field = Math.floor(key.value / 8);
-    const wire = key.value % 8;
-    if (field === 1 && wire === 0) {
-      const dim = varint(bytes, at);
-      dims.push(dim.value);
-      at = dim.next;
-    } else if (field === 1 && wire === 2) {
-      const length = varint(bytes, at);
-      for (let p = length.next; p < length.next + length.value; ) {
-        const dim = varint(bytes, p);
-        dims.push(dim.value);
-        p = dim.next;
-      }
-      at = length.next + length.value;
-    } else if (wire === 0) at = varint(bytes, at).next;
-    else if (wire === 1) at += 8;
-    else if (wire === 5) at += 4;
-    else if (wire === 2) {
-      const length = varint(bytes, at);
-      at = length.next + length.value;
-    } else throw new KdError(`ONNX file: unsupported protobuf wire type ${wire}`);
+  let elements = 1;
+  for (const f of fieldsIn(bytes, start, end)) {
+    if (f.field !== 1) continue;
+    for (let p = f.start; p < f.end; ) {
+      const dim = varint(bytes, p);
+      elements *= dim.value;
+      p = dim.next;
+    }
   }
-  return dims.reduce((a, b) => a * b, 1);
+  return elements;
 }
