@@ -57,6 +57,9 @@ export async function loadTf(): Promise<{ tf: Tf; info: BackendInfo }> {
     try {
       const tf = await importNative(name);
       await tf.ready();
+      // The pure-JS backend it also registers (evaluate times small models on it) would print the
+      // same banner as below on first use.
+      tf.enableProdMode();
       attempts.push({ package: name, loaded: true });
       loaded = { tf, info: { backend: tf.getBackend(), package: name, attempts } };
       return loaded;

@@ -33,7 +33,7 @@ const OVERALL: readonly [string, (m: ModelEvaluation) => string][] = [
   ['Calibration error (ECE)', (m) => m.ece.toFixed(3)],
   ['Parameters', (m) => formatInteger(m.params)],
   ['Size on disk', (m) => formatBytes(m.sizeBytes)],
-  ['Latency p50, 1 sentence', (m) => formatDuration(m.latency.p50_ms)],
+  ['Latency p50, 1 sentence', (m) => `${formatDuration(m.latency.p50_ms)} (${m.latency.backend})`],
   ['Latency p95, 1 sentence', (m) => formatDuration(m.latency.p95_ms)],
   ['Throughput, batched', (m) => formatRate(m.latency.throughput_per_s)],
 ];

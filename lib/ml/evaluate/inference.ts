@@ -1,4 +1,5 @@
 import type { Classifier, ClassifierInput } from '../models/model-io.js';
+import { loadTf } from '../backend/backend.js';
 import { measureLatency, type LatencyResult } from './latency.js';
 import { softmax } from './metrics.js';
 
@@ -17,13 +18,25 @@ function tiled(inputs: readonly ClassifierInput[], rows: number): ClassifierInpu
 }
 
 /**
- * Model latency on the loaded backends: p50/p95 of one test sentence and throughput on batches of
- * `batch` test sentences, from a tokenised sentence to its logits read back — so a transformer's
- * own sub-word tokenisation and pooling count, and no embedding cache is used.
+ * Model latency: p50/p95 of one test sentence on each tfjs backend registered in this process (the
+ * loaded one first; the native package also registers pure-JS `cpu`), the fastest kept, and
+ * throughput on batches of `batch` test sentences on the loaded backend — from a tokenised sentence
+ * to its logits read back, so a transformer's own sub-word tokenisation and pooling count, and no
+ * embedding cache is used.
  */
 export async function timeInference(classifier: Classifier, inputs: readonly ClassifierInput[], runs: number, batch: number): Promise<LatencyResult> {
+  const { tf } = await loadTf();
+  const loaded = tf.getBackend();
+  const backends = [loaded, ...Object.keys(tf.engine().registryFactory).filter((name) => name !== loaded).sort()];
   const one = tiled(inputs, 1);
   const many = tiled(inputs, batch);
   // measureLatency asks for exactly 1 sentence (latency) or `batch` sentences (throughput).
-  return measureLatency((n) => classifier.predictLogits(n === 1 ? one : many, { cached: false }), runs, batch);
+  return measureLatency((n) => classifier.predictLogits(n === 1 ? one : many, { cached: false }), {
+    runs,
+    batch,
+    backends,
+    useBackend: async (name) => {
+      await tf.setBackend(name);
+    },
+  });
 }
