@@ -1,4 +1,5 @@
 import type { PipelineObserver, RunStartInfo } from '../pipeline/events.js';
+import type { ProgressOut } from '../pipeline/progress.js';
 import { MlflowClient } from './client.js';
 import { loadTrackingConfig } from './config.js';
 import { appendJournal, groupRuns, journalPath, readJournal } from './journal.js';
@@ -8,16 +9,13 @@ import { Syncer } from './sync.js';
 /** Delivery at the end of a run never takes longer than this; the journal keeps the rest for `mlflow sync`. */
 const DELIVERY_BUDGET_MS = 30_000;
 
-function warn(message: string): void {
-  process.stderr.write(`kd-pipeline: warning: tracking: ${message}\n`);
-}
-
 /**
  * The engine's MLflow observer: every event goes to the journal first (synchronously, so nothing
  * is lost); delivery to MLflow happens once, in close(), time-boxed, and never fails the run.
  */
-export async function createTracker(root: string): Promise<PipelineObserver> {
+export async function createTracker(root: string, log: ProgressOut = process.stderr): Promise<PipelineObserver> {
   const cfg = await loadTrackingConfig(root);
+  const warn = (message: string) => log.write(`kd-pipeline: warning: tracking: ${message}\n`);
   let current: RunStartInfo | undefined;
   const later = `run \`kd-pipeline mlflow sync\` (or \`kd-pipeline mlflow ui\`) to deliver it`;
   return {
