@@ -12,6 +12,9 @@ export interface SweepAxis {
 /** `-S #2 (student.alpha=…)`: the flag and its position, for every message about it. */
 const flagName = (position: number, text: string) => `-S #${position} (${text})`;
 
+/** An item and the 1-based character position of its first non-blank character in the flag. */
+const located = (item: string, offset: number) => ({ item, at: offset + 1 + (item.length - item.trimStart().length) });
+
 /** Splits on commas outside brackets, parentheses and quotes; reports an unbalanced one by its character position. */
 function splitTopLevel(text: string, where: string, offset: number): { item: string; at: number }[] {
   const items: { item: string; at: number }[] = [];
@@ -27,12 +30,12 @@ function splitTopLevel(text: string, where: string, offset: number): { item: str
     else if (c === ']' || c === '}' || c === ')') {
       if (closing.pop() !== c) throw new KdError(`${where}: unexpected '${c}' at character ${offset + i + 1}`);
     } else if (c === ',' && closing.length === 0) {
-      items.push({ item: text.slice(start, i), at: offset + start + 1 });
+      items.push(located(text.slice(start, i), offset + start));
       start = i + 1;
     }
   }
   if (quote || closing.length > 0) throw new KdError(`${where}: unclosed ${quote ?? `'${closing.at(-1) === ']' ? '[' : closing.at(-1) === '}' ? '{' : '('}'`} (expected ${quote ?? closing.at(-1)} before the end)`);
-  items.push({ item: text.slice(start), at: offset + start + 1 });
+  items.push(located(text.slice(start), offset + start));
   return items;
 }
 
