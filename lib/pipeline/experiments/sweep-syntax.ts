@@ -1,4 +1,5 @@
 import { KdError } from '../../errors.js';
+import { seededRandom, shuffle } from '../../ml/data/split.js';
 import { loadYaml } from '../yaml-memo.js';
 
 /** One `-S key=values` flag: the key and the values the sweep gives it, in order. */
@@ -93,25 +94,7 @@ export function grid(axes: SweepAxis[]): Record<string, unknown>[] {
   return combos;
 }
 
-/** mulberry32: a small seeded PRNG, so `--random N --seed S` draws the same trials every time. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** `count` distinct combinations drawn at random (all of them, shuffled, when the grid is smaller). */
+/** `count` distinct combinations drawn at random, the same for the same seed (all of them, shuffled, when the grid is smaller). */
 export function randomDraws<T>(combos: T[], count: number, seed: number): T[] {
-  const random = prng(seed);
-  const pool = [...combos];
-  for (let i = pool.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [pool[i], pool[j]] = [pool[j] as T, pool[i] as T];
-  }
-  return pool.slice(0, count);
+  return shuffle(combos, seededRandom(seed)).slice(0, count);
 }

@@ -1,5 +1,6 @@
 import { copyFileSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { EMBEDDING_CACHE_DIR } from '../../ml/teacher/embedding-cache.js';
 import { stagePath } from '../graph.js';
 import { LOCK_FILE, makeKdDir, projectPaths, type ProjectPaths } from '../project.js';
 import { PARAMS_FILE, PIPELINE_FILE, type PipelineSpec } from '../spec.js';
@@ -9,7 +10,9 @@ import { PARAMS_FILE, PIPELINE_FILE, type PipelineSpec } from '../spec.js';
  * tracking journal, and whatever the stages keep there, e.g. the encoder's embedding cache),
  * except what belongs to one workspace.
  */
-const ALWAYS_SHARED = ['cache', 'runs', 'claims', 'tracking'];
+// The encoder's embedding cache is made up front too: in a fresh project the first trials would
+// otherwise each start their own, and every later trial would encode the test set again.
+const ALWAYS_SHARED = ['cache', 'runs', 'claims', 'tracking', path.relative('.kd', EMBEDDING_CACHE_DIR)];
 const PER_WORKSPACE = new Set(['exp', 'tmp', 'logs', 'state.json', 'run.lock', 'yaml-memo.json', '.gitignore', 'mlflow']);
 
 /** Never linked into a trial: the engine's own folder, git, and the files each trial has its own of. */
