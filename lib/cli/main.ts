@@ -16,6 +16,7 @@ import { register as registerRemote } from './commands/remote.js';
 import { register as registerPush } from './commands/push.js';
 import { register as registerPull } from './commands/pull.js';
 import { register as registerInit } from './commands/init.js';
+import { register as registerExp } from './commands/exp.js';
 
 // Command modules must stay light at import time (commander options only): heavy code such as
 // tfjs or execa is imported inside each action, so that `kd-pipeline run` on an up-to-date
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
     registerRemote,
     registerPush,
     registerPull,
+    registerExp,
   ]) {
     register(program);
   }

@@ -2,28 +2,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { KdError } from '../errors.js';
-import { stagePath } from '../pipeline/graph.js';
 import { parseLock, type Lock } from '../pipeline/lock.js';
-import { readMetricsFile } from '../pipeline/metrics-values.js';
+import type { MetricsByFile } from '../pipeline/metrics-values.js';
+export { workspaceMetrics } from '../pipeline/metrics-values.js';
 import { LOCK_FILE } from '../pipeline/project.js';
-import { findProjectRoot, loadPipeline } from '../pipeline/spec.js';
-
-export type MetricsByFile = Record<string, Record<string, number>>;
-
-/** The numbers in every metrics file the stages declare, as they are in the workspace now. */
-export function workspaceMetrics(cwd: string): { root: string; metrics: MetricsByFile } {
-  const root = findProjectRoot(cwd);
-  const spec = loadPipeline(root);
-  const metrics: MetricsByFile = {};
-  for (const stage of spec.stages) {
-    for (const out of stage.outs.filter((o) => o.kind === 'metrics')) {
-      const rel = stagePath(stage, out.path);
-      const values = readMetricsFile(path.join(root, rel));
-      if (values) metrics[rel] = values;
-    }
-  }
-  return { root, metrics };
-}
 
 function lockMetrics(lock: Lock): MetricsByFile {
   const metrics: MetricsByFile = {};

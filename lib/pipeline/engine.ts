@@ -13,14 +13,14 @@ import { gitCommit } from './git.js';
 import { buildGraph, reachable, stagePath, type PipelineGraph } from './graph.js';
 import { readLock, writeLock, type Lock, type LockedStage } from './lock.js';
 import { applyParamOverrides } from './params-set.js';
-import { formatSeconds, Progress } from './progress.js';
+import { formatSeconds, Progress, type ProgressOut } from './progress.js';
 import { makeKdDir, projectPaths, relPath, type ProjectPaths } from './project.js';
 import { formatBytes } from './remote/format.js';
 import { hashedOuts, RemoteObjects } from './remote/objects.js';
 import { withRetries } from './remote/retry.js';
 import { RemoteError } from './remote/store.js';
 import { RunCache } from './run-cache.js';
-import { acquireRunLock } from './run-lock.js';
+import { acquireRunLock, claimFingerprint } from './run-lock.js';
 import { cachedOutsAvailable, commitStage, MissingOutError, prepareOuts, restoreOuts } from './stage-commit.js';
 import { findProjectRoot, loadPipeline, type PipelineSpec, type StageSpec } from './spec.js';
 import { parseStageTags, STAGE_TAGS_ENV } from './stage-tags.js';
@@ -44,6 +44,14 @@ export interface RunOptions {
   argv: string[];
   /** Builds the observers (MLflow tracking) once the project root is known. */
   observers(root: string): Promise<PipelineObserver[]>;
+  /** Interrupts the run as Ctrl-C does (an experiment sweep stopping its trials). */
+  signal?: AbortSignal;
+  /** Where progress lines go (default: stderr); an experiment trial writes them to its log. */
+  progressOut?: ProgressOut;
+  /** Tracking: the run this one is nested under (an experiment sweep), its name and extra tags. */
+  parentRunId?: string;
+  runName?: string;
+  runTags?: Record<string, string>;
 }
 
 export interface StageOutcome {
@@ -76,7 +84,7 @@ export function selectStages(graph: PipelineGraph, targets: string[], mode: { do
   return new Set([...targets, ...reachable(targets, edges)]);
 }
 
-function newRunId(): string {
+export function newRunId(): string {
   return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
 }
 
@@ -218,12 +226,17 @@ class PipelineRun {
       await this.notify((o) => o.stageFinished(this.endInfo(stage, check, outcome, locked?.run ? { producedByRunId: locked.run } : {})));
       return outcome;
     }
+    let release: (() => void) | undefined;
     try {
       if (!forced && locked && check.restorable && (await this.available(stage, locked))) {
         await restoreOuts(this.spec.root, locked, this.cache, check.missingOuts);
         return this.restored(stage, check, locked, seconds());
       }
       const useRunCache = !forced && this.options.runCache && !stage.alwaysChanged;
+      if (useRunCache) {
+        release = await this.claim(stage, check.fingerprint);
+        if (!release) return this.notRun(stage.name, 'interrupted');
+      }
       const local = useRunCache ? this.runCache.get(check.fingerprint) : undefined;
       const remembered = local ?? (useRunCache && this.remote ? await withRetries(() => (this.remote as RemoteObjects).remoteRun(check.fingerprint)) : undefined);
       if (remembered && recordsDeclaredOuts(remembered, stage) && (await this.available(stage, remembered))) {
@@ -232,11 +245,29 @@ class PipelineRun {
         if (!local) this.runCache.put(check.fingerprint, remembered);
         return this.restored(stage, check, remembered, seconds());
       }
+      return await this.execute(stage, check, check.reasons, began);
     } catch (error) {
       if (error instanceof RemoteError) return this.fail(stage, check, seconds(), `pulling from the remote failed: ${error.message}`);
       throw error;
+    } finally {
+      release?.();
     }
-    return this.execute(stage, check, check.reasons, began);
+  }
+
+  /**
+   * Claims the fingerprint before looking in the run-cache, so that of several runs sharing the
+   * cache (experiment trials) that reach the same stage together, one executes it and the others
+   * wait and restore it. Undefined when the run was interrupted while waiting.
+   */
+  private async claim(stage: StageSpec, fingerprint: string): Promise<(() => void) | undefined> {
+    try {
+      return await claimFingerprint(this.paths.claims, fingerprint, this.abort.signal, () =>
+        this.progress.note(`… ${stage.name}: another run is executing the same stage; waiting to restore its outputs`),
+      );
+    } catch (error) {
+      if (this.abort.signal.aborted) return undefined;
+      throw error;
+    }
   }
 
   /**
@@ -361,7 +392,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   const paths = projectPaths(root);
   const release = await acquireRunLock(paths.runLock, { wait: options.wait });
   makeKdDir(paths);
-  const progress = new Progress();
+  const progress = new Progress(options.progressOut);
   try {
     applyParamOverrides(root, options.set);
     const spec = loadPipeline(root);
@@ -373,6 +404,9 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     const onSignal = (signal: NodeJS.Signals): void => run.interrupt(signal);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    const onAbort = (): void => run.interrupt('SIGINT');
+    options.signal?.addEventListener('abort', onAbort);
+    if (options.signal?.aborted) onAbort();
     const notifyAll = (call: (o: PipelineObserver) => void | Promise<void>) => notifyObservers(observers, progress, call);
     const commit = gitCommit(root);
     try {
@@ -386,6 +420,9 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
           pipelineFingerprint: objectHash({ stages: spec.stages, params: spec.paramsFiles }, { algorithm: 'md5' }),
           params: spec.paramsFiles['params.yaml'] ?? {},
           argv: options.argv,
+          ...(options.parentRunId ? { parentRunId: options.parentRunId } : {}),
+          ...(options.runName ? { runName: options.runName } : {}),
+          ...(options.runTags ? { tags: options.runTags } : {}),
         }),
       );
       const stages = await run.run();
@@ -398,6 +435,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      options.signal?.removeEventListener('abort', onAbort);
     }
   } finally {
     progress.close();

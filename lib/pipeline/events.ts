@@ -18,6 +18,12 @@ export interface RunStartInfo {
   /** The whole params.yaml as loaded (after --set overrides). */
   params: Record<string, unknown>;
   argv: string[];
+  /** The runId of the run this one is nested under (an experiment sweep). */
+  parentRunId?: string;
+  /** A name for the run in MLflow (default: `pipeline <startedAt>`). */
+  runName?: string;
+  /** Extra tags for the run (e.g. kd.sweep, kd.trial). */
+  tags?: Record<string, string>;
 }
 
 export interface StageStartInfo {

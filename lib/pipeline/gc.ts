@@ -1,4 +1,5 @@
 import { ContentCache } from './cache.js';
+import { refuseWhileRunning, trialLocks } from './experiments/store.js';
 import { readLock } from './lock.js';
 import { projectPaths, type ProjectPaths } from './project.js';
 import { RunCache } from './run-cache.js';
@@ -14,7 +15,7 @@ export interface GcReport {
 }
 
 /**
- * Removes cache objects that pipeline.lock no longer references, and the run-cache entries that
+ * Removes cache objects that neither pipeline.lock nor an experiment trial's lock references, and the run-cache entries that
  * needed them (they could no longer be restored). With dryRun, only counts. Deleting takes the run
  * lock: a run in progress saves a stage's objects before its lock entry names them.
  */
@@ -22,6 +23,7 @@ export async function collectGarbage(cwd: string, dryRun: boolean, wait = false)
   const paths = projectPaths(findProjectRoot(cwd));
   const release = dryRun ? () => undefined : await acquireRunLock(paths.runLock, { wait });
   try {
+    if (!dryRun) refuseWhileRunning(paths, 'gc');
     return await sweep(paths, dryRun);
   } finally {
     release();
@@ -30,9 +32,8 @@ export async function collectGarbage(cwd: string, dryRun: boolean, wait = false)
 
 async function sweep(paths: ProjectPaths, dryRun: boolean): Promise<GcReport> {
   const cache = ContentCache.of(paths);
-  const lock = readLock(paths.lockFile);
   const keep = new Set<string>();
-  for (const entry of Object.values(lock.stages)) {
+  for (const entry of [readLock(paths.lockFile), ...trialLocks(paths)].flatMap((lock) => Object.values(lock.stages))) {
     for (const out of entry.outs) if ('hash' in out) for (const hash of await cache.referencedBy(out.hash)) keep.add(hash);
   }
   const objects = await cache.listObjects();

@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { stagePath } from './graph.js';
+import { findProjectRoot, loadPipeline } from './spec.js';
 
 /** Flattens a metrics JSON file's numbers to dotted keys (`{"student":{"accuracy":0.9}}` → `student.accuracy`). */
 export function flattenNumbers(value: unknown, prefix = '', into: Record<string, number> = {}): Record<string, number> {
@@ -17,4 +20,37 @@ export function readMetricsFile(file: string): Record<string, number> | null {
   } catch {
     return null;
   }
+}
+
+/** Metrics file → dotted key → number. */
+export type MetricsByFile = Record<string, Record<string, number>>;
+
+/** The numbers in every metrics file the stages declare, as they are in the workspace now. */
+export function workspaceMetrics(cwd: string): { root: string; metrics: MetricsByFile } {
+  const root = findProjectRoot(cwd);
+  const spec = loadPipeline(root);
+  const metrics: MetricsByFile = {};
+  for (const stage of spec.stages) {
+    for (const out of stage.outs.filter((o) => o.kind === 'metrics')) {
+      const rel = stagePath(stage, out.path);
+      const values = readMetricsFile(path.join(root, rel));
+      if (values) metrics[rel] = values;
+    }
+  }
+  return { root, metrics };
+}
+
+/**
+ * One flat map of every metrics file's numbers under the keys `metrics show` prints
+ * (`student.accuracy`); a key found in several files is qualified by its file
+ * (`artifacts/metrics/teacher.json/val_accuracy`, a form MLflow accepts as a metric name).
+ */
+export function flatMetrics(byFile: MetricsByFile): Record<string, number> {
+  const files = new Map<string, number>();
+  for (const values of Object.values(byFile)) for (const key of Object.keys(values)) files.set(key, (files.get(key) ?? 0) + 1);
+  const flat: Record<string, number> = {};
+  for (const [file, values] of Object.entries(byFile)) {
+    for (const [key, value] of Object.entries(values)) flat[(files.get(key) ?? 0) > 1 ? `${file}/${key}` : key] = value;
+  }
+  return flat;
 }

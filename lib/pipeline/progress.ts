@@ -1,3 +1,9 @@
+/** A terminal (stderr) or any sink of text, e.g. an experiment trial's log. */
+export interface ProgressOut {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
 /**
  * What a person watching `kd-pipeline run` sees, on stderr: one line per stage event and every
  * line a stage prints, prefixed with its name. On a TTY a status line at the bottom shows the
@@ -8,7 +14,7 @@ export class Progress {
   private ticker: NodeJS.Timeout | undefined;
   private statusShown = false;
 
-  constructor(private readonly out: NodeJS.WriteStream = process.stderr) {}
+  constructor(private readonly out: ProgressOut = process.stderr) {}
 
   private get live(): boolean {
     return this.out.isTTY === true;

@@ -14,6 +14,10 @@ export interface ProjectPaths {
   logs: string;
   tmp: string;
   runLock: string;
+  /** Claims on stage fingerprints being executed (shared by experiment trials, see run-lock.ts). */
+  claims: string;
+  /** Experiment sweeps and their trial workspaces. */
+  exp: string;
   lockFile: string;
 }
 
@@ -30,6 +34,8 @@ export function projectPaths(root: string): ProjectPaths {
     logs: path.join(kdDir, 'logs'),
     tmp: path.join(kdDir, 'tmp'),
     runLock: path.join(kdDir, 'run.lock'),
+    claims: path.join(kdDir, 'claims'),
+    exp: path.join(kdDir, 'exp'),
     lockFile: path.join(root, LOCK_FILE),
   };
 }

@@ -121,10 +121,13 @@ function normalizeOuts(entries: z.infer<typeof outEntry>[], kind: OutSpec['kind'
   });
 }
 
-/** Reads and validates pipeline.yaml and the params files its stages use. */
-export function loadPipeline(root: string): PipelineSpec {
+/**
+ * Reads and validates pipeline.yaml and the params files its stages use; `params` stands in for
+ * params.yaml (an experiment checks its trials' params before writing any).
+ */
+export function loadPipeline(root: string, params?: Record<string, unknown>): PipelineSpec {
   const raw = parseOrThrow(pipelineSchema, readYaml(root, path.join(root, PIPELINE_FILE), PIPELINE_FILE), PIPELINE_FILE);
-  const paramsFiles: Record<string, Record<string, unknown>> = {};
+  const paramsFiles: Record<string, Record<string, unknown>> = params ? { [PARAMS_FILE]: params } : {};
   const paramsOf = (file: string): Record<string, unknown> => {
     if (!paramsFiles[file]) {
       const value = existsSync(path.join(root, file)) ? readYaml(root, path.join(root, file), file) : {};

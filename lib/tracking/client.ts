@@ -30,6 +30,15 @@ export interface KeyValue {
   value: string;
 }
 
+/** The experiment tag the MLflow 3 UI reads to choose between its GenAI and its model-training views. */
+export const EXPERIMENT_KIND_TAG = 'mlflow.experimentKind';
+export const TRAINING_EXPERIMENT_KIND = 'custom_model_development';
+
+/** The MLflow UI's runs table of an experiment (workflowType: the UI's model-training mode). */
+export function runsViewUrl(uri: string, experimentId: string): string {
+  return `${uri}/#/experiments/${experimentId}/runs?workflowType=machine_learning`;
+}
+
 /** Per-call limits of runs/log-batch. */
 export const BATCH_LIMITS = { metrics: 1000, params: 100, tags: 100, items: 1000 } as const;
 
@@ -97,14 +106,21 @@ export class MlflowClient {
     }
   }
 
+  /**
+   * The experiment's id, created if need be, tagged so that the MLflow 3 UI opens it on its
+   * training-runs view (`mlflow.experimentKind`; without it the UI opens a GenAI overview).
+   */
   async getOrCreateExperiment(name: string): Promise<string> {
+    const kind = { key: EXPERIMENT_KIND_TAG, value: TRAINING_EXPERIMENT_KIND };
     try {
       const got = await this.request('GET', `/api/2.0/mlflow/experiments/get-by-name?experiment_name=${encodeURIComponent(name)}`);
-      return z.object({ experiment: z.object({ experiment_id: z.string() }) }).parse(got).experiment.experiment_id;
+      const { experiment } = z.object({ experiment: z.object({ experiment_id: z.string(), tags: tagList }) }).parse(got);
+      if (!experiment.tags.some((t) => t.key === kind.key)) await this.post('experiments/set-experiment-tag', { experiment_id: experiment.experiment_id, ...kind });
+      return experiment.experiment_id;
     } catch (error) {
       if (!(error instanceof MlflowError && error.code === 'RESOURCE_DOES_NOT_EXIST')) throw error;
     }
-    return z.object({ experiment_id: z.string() }).parse(await this.post('experiments/create', { name })).experiment_id;
+    return z.object({ experiment_id: z.string() }).parse(await this.post('experiments/create', { name, tags: [kind] })).experiment_id;
   }
 
   async createRun(experimentId: string, runName: string, startTime: number, tags: KeyValue[]): Promise<MlflowRun> {

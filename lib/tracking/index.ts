@@ -1,23 +1,23 @@
 import type { PipelineObserver, RunStartInfo } from '../pipeline/events.js';
+import { readMetricsFile, type MetricsByFile } from '../pipeline/metrics-values.js';
+import type { ProgressOut } from '../pipeline/progress.js';
 import { MlflowClient } from './client.js';
 import { loadTrackingConfig } from './config.js';
 import { appendJournal, groupRuns, journalPath, readJournal } from './journal.js';
 import { collectMetrics } from './metrics.js';
 import { Syncer } from './sync.js';
+import { join } from 'node:path';
 
 /** Delivery at the end of a run never takes longer than this; the journal keeps the rest for `mlflow sync`. */
 const DELIVERY_BUDGET_MS = 30_000;
-
-function warn(message: string): void {
-  process.stderr.write(`kd-pipeline: warning: tracking: ${message}\n`);
-}
 
 /**
  * The engine's MLflow observer: every event goes to the journal first (synchronously, so nothing
  * is lost); delivery to MLflow happens once, in close(), time-boxed, and never fails the run.
  */
-export async function createTracker(root: string): Promise<PipelineObserver> {
+export async function createTracker(root: string, log: ProgressOut = process.stderr): Promise<PipelineObserver> {
   const cfg = await loadTrackingConfig(root);
+  const warn = (message: string) => log.write(`kd-pipeline: warning: tracking: ${message}\n`);
   let current: RunStartInfo | undefined;
   const later = `run \`kd-pipeline mlflow sync\` (or \`kd-pipeline mlflow ui\`) to deliver it`;
   return {
@@ -29,10 +29,18 @@ export async function createTracker(root: string): Promise<PipelineObserver> {
       appendJournal(root, { event: 'stageStarted', info });
     },
     async stageFinished(info) {
-      // Skipped/restored stages link to the run that produced their metrics instead of re-logging them.
+      // Skipped/restored stages link to the run that produced their history instead of re-logging it;
+      // the final values of every stage's metrics files go on the pipeline's own run.
       const executed = info.result === 'ran' || info.result === 'failed';
       const metrics = executed ? await collectMetrics(root, info.metrics, info.plots) : [];
-      appendJournal(root, { event: 'stageFinished', info, metrics });
+      const final: MetricsByFile = {};
+      if (info.result === 'ran' || info.result === 'restored' || info.result === 'skipped') {
+        for (const file of info.metrics) {
+          const values = readMetricsFile(join(root, file));
+          if (values) final[file] = values;
+        }
+      }
+      appendJournal(root, { event: 'stageFinished', info, metrics, final });
     },
     runFinished(info) {
       appendJournal(root, { event: 'runFinished', info });

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { RunEndInfo, RunStartInfo, StageEndInfo, StageStartInfo } from '../pipeline/events.js';
+import type { MetricsByFile } from '../pipeline/metrics-values.js';
 
 /** Append-only JSON lines, written before anything is sent; `mlflow sync` replays it. */
 export function journalPath(root: string): string {
@@ -12,7 +13,7 @@ export function journalPath(root: string): string {
 export type JournalEvent =
   | { event: 'runStarted'; info: RunStartInfo }
   | { event: 'stageStarted'; info: StageStartInfo }
-  | { event: 'stageFinished'; info: StageEndInfo; metrics: MetricPoint[] }
+  | { event: 'stageFinished'; info: StageEndInfo; metrics: MetricPoint[]; final?: MetricsByFile }
   | { event: 'runFinished'; info: RunEndInfo };
 
 /** Metric values are read when the stage ends, so a later run overwriting the files cannot change history. */
@@ -58,7 +59,8 @@ export async function readJournal(root: string): Promise<JournalEvent[]> {
 /** One pipeline run as recorded: its events grouped. */
 export interface JournaledRun {
   start: RunStartInfo;
-  stages: { start?: StageStartInfo; end?: StageEndInfo; metrics: MetricPoint[] }[];
+  /** `final`: the values of the stage's metrics files once it ended, whether it ran, was restored or was up to date. */
+  stages: { start?: StageStartInfo; end?: StageEndInfo; metrics: MetricPoint[]; final?: MetricsByFile }[];
   end?: RunEndInfo;
 }
 
@@ -75,8 +77,9 @@ export function groupRuns(events: JournalEvent[]): JournaledRun[] {
     else if (e.event === 'stageStarted') run.stages.push({ start: e.info, metrics: [] });
     else {
       const open = run.stages.find((s) => s.start?.stage === e.info.stage && !s.end);
-      if (open) Object.assign(open, { end: e.info, metrics: e.metrics });
-      else run.stages.push({ end: e.info, metrics: e.metrics });
+      const ended = { end: e.info, metrics: e.metrics, ...(e.final ? { final: e.final } : {}) };
+      if (open) Object.assign(open, ended);
+      else run.stages.push(ended);
     }
   }
   return [...runs.values()];

@@ -1,6 +1,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StageEndInfo } from '../pipeline/events.js';
+import { flatMetrics } from '../pipeline/metrics-values.js';
 import { type KeyValue, type Metric, MlflowClient, MlflowError, type MlflowRun } from './client.js';
 import type { TrackingConfig } from './config.js';
 import type { JournaledRun, MetricPoint } from './journal.js';
@@ -76,6 +77,8 @@ export class Syncer {
     const { start } = run;
     const existing = await this.findRuns(start.runId);
     let parent = existing.find((r) => tagOf(r, 'kd.stage') === undefined);
+    // A trial nests under its sweep's run; `mlflow sync` adds the link if the sweep was not delivered yet.
+    const sweep = start.parentRunId ? (await this.findRuns(start.parentRunId)).find((r) => tagOf(r, 'kd.stage') === undefined) : undefined;
     const backend = run.stages.map((s) => s.end?.tags['kd.backend']).find(Boolean);
     const tags: KeyValue[] = [
       { key: 'kd.run_id', value: start.runId },
@@ -85,9 +88,11 @@ export class Syncer {
       { key: 'mlflow.source.type', value: 'LOCAL' },
       ...(start.gitCommit ? [{ key: 'mlflow.source.git.commit', value: start.gitCommit }] : []),
       ...(backend ? [{ key: 'kd.backend', value: backend }] : []),
+      ...Object.entries(start.tags ?? {}).map(([key, value]) => ({ key, value })),
+      ...(sweep ? [{ key: 'mlflow.parentRunId', value: sweep.info.run_id }] : []),
     ];
     if (!parent) {
-      parent = await this.client.createRun(await this.experiment(), `pipeline ${start.startedAt}`, ms(start.startedAt), tags);
+      parent = await this.client.createRun(await this.experiment(), start.runName ?? `pipeline ${start.startedAt}`, ms(start.startedAt), tags);
       this.report.runsCreated++;
     }
     await this.client.logBatch(parent.info.run_id, { tags });
@@ -96,7 +101,24 @@ export class Syncer {
     for (const stage of run.stages) {
       if (stage.end && stage.end.result !== 'not-run') await this.syncStage(parent, existing, stage.end, stage.metrics);
     }
-    if (run.end) await this.client.updateRun(parent.info.run_id, run.end.status, ms(run.end.endedAt));
+    if (run.end) {
+      await this.logFinalMetrics(parent, run);
+      await this.client.updateRun(parent.info.run_id, run.end.status, ms(run.end.endedAt));
+    }
+  }
+
+  /**
+   * The pipeline's own run carries the final value of every metrics file (under the keys of
+   * `metrics show`), restored and up-to-date stages included, so MLflow's runs table and compare
+   * views compare whole pipelines. Logged once (metric points are not idempotent).
+   */
+  private async logFinalMetrics(parent: MlflowRun, run: JournaledRun): Promise<void> {
+    if (tagOf(parent, 'kd.metrics_logged') === 'true') return;
+    const flat = flatMetrics(Object.assign({}, ...run.stages.map((s) => s.final ?? {})));
+    const timestamp = ms(run.end?.endedAt ?? run.start.startedAt);
+    const metrics: Metric[] = Object.entries(flat).map(([key, value]) => ({ key, value, step: 0, timestamp }));
+    if (metrics.length > 0) await this.client.logBatch(parent.info.run_id, { metrics });
+    await this.client.logBatch(parent.info.run_id, { tags: [{ key: 'kd.metrics_logged', value: 'true' }] });
   }
 
   /** Metric points are not idempotent in MLflow, so a child run counts only once it carries `kd.delivered`; a half-delivered one is replaced. */

@@ -4,7 +4,7 @@ import { KdError } from '../../errors.js';
 export function register(program: Command): void {
   program
     .command('gc')
-    .description('Remove cache entries that pipeline.lock no longer references (and run-cache entries that needed them); with --remote, on a remote')
+    .description('Remove cache entries that neither pipeline.lock nor an experiment trial references (and run-cache entries that needed them); with --remote, on a remote')
     .option('-n, --dry-run', 'only report what would be removed')
     .option('--wait', 'if a run is in progress in this project, wait for it instead of failing')
     .option('-r, --remote [name]', 'collect a remote\'s garbage instead (default: the default remote); only reports unless --force')

@@ -13,7 +13,9 @@ async function syncJournal(root: string, uri: string | null) {
   const runs = groupRuns(await readJournal(root));
   const report = await new Syncer(root, { ...cfg, uri: target }).syncAll(runs);
   for (const w of report.warnings) process.stderr.write(`kd-pipeline: warning: ${w}\n`);
-  return { uri: target, runsInJournal: runs.length, ...report };
+  const { runsViewUrl } = await import('../../tracking/client.js');
+  const experimentId = await new MlflowClient({ uri: target }).getOrCreateExperiment(cfg.experiment);
+  return { uri: target, runsInJournal: runs.length, runsView: runsViewUrl(target, experimentId), ...report };
 }
 
 export function register(program: Command): void {
@@ -29,7 +31,7 @@ export function register(program: Command): void {
     });
   mlflow
     .command('ui')
-    .description('Start a local MLflow server (SQLite under .kd/mlflow), sync the journal into it and print its URL; Ctrl-C stops it')
+    .description('Start a local MLflow server (SQLite under .kd/mlflow), sync the journal into it and print the URL of the experiment\'s runs view; Ctrl-C stops it')
     .option('--port <port>', 'port on 127.0.0.1', '5001')
     .action(async (opts: { port: string }) => {
       const port = Number(opts.port);
@@ -40,14 +42,16 @@ export function register(program: Command): void {
       const bin = findMlflow(root);
       if (!bin) throw new KdError('mlflow ui: the `mlflow` command is not installed: `pip install mlflow` (or `npm test` once, which installs it into .venv/)');
       const server = await startMlflowServer(bin, join(root, '.kd', 'mlflow'), port);
+      let url: string;
       try {
         const report = await syncJournal(root, server.uri);
         process.stderr.write(`synced ${report.runsInJournal} runs\n`);
+        url = report.runsView;
       } catch (error) {
         await server.stop();
         throw error;
       }
-      process.stdout.write(`${server.uri}\n`);
+      process.stdout.write(`${url}\n`);
       const stop = () => void server.stop();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

@@ -1,0 +1,231 @@
+import { appendFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import PQueue from 'p-queue';
+import { KdError } from '../../errors.js';
+import { declaredParams } from '../changes.js';
+import { newRunId, runPipeline, type RunReport } from '../engine.js';
+import type { PipelineObserver } from '../events.js';
+import { workspaceMetrics } from '../metrics-values.js';
+import { readParamsText, setParamValues } from '../params-set.js';
+import { formatSeconds, type ProgressOut } from '../progress.js';
+import { makeKdDir, projectPaths, type ProjectPaths } from '../project.js';
+import { acquirePidLock } from '../run-lock.js';
+import { findProjectRoot, loadPipeline, type PipelineSpec } from '../spec.js';
+import { loadYaml } from '../yaml-memo.js';
+import { grid, parseSweepFlags, randomDraws, type SweepAxis } from './sweep-syntax.js';
+import { listSweeps, SWEEP_NAME, sweepLockFile, trialDir, writeSweep, writeTrial, type TrialRecord } from './store.js';
+import { defaultOrder, sortRows, trialRow, type SortOrder } from './table.js';
+import { createTrialWorkspace } from './workspace.js';
+
+export interface SweepOptions {
+  cwd: string;
+  /** The -S flags as typed. */
+  set: string[];
+  /** Draw this many trials at random from the grid instead of running all of it. */
+  random?: number;
+  seed: number;
+  /** Trials running at once. */
+  jobs: number;
+  name?: string;
+  /** A metric (or param) for "best so far". */
+  sortBy?: string;
+  sortOrder?: SortOrder;
+  argv: string[];
+  /** Where progress goes (stderr). */
+  out: ProgressOut;
+  /** Builds the tracking observers of a run in `root` whose warnings go to `log`. */
+  observers(root: string, log: ProgressOut): Promise<PipelineObserver[]>;
+}
+
+export interface SweepReport {
+  sweep: string;
+  trials: TrialRecord[];
+  warnings: string[];
+  interrupted: boolean;
+}
+
+/** A trial to run: its swept values and the text of its params.yaml. */
+interface PlannedTrial {
+  params: Record<string, unknown>;
+  text: string;
+}
+
+const flagOf = (axis: SweepAxis, axes: SweepAxis[]) => `-S #${axes.indexOf(axis) + 1} (${axis.spec})`;
+
+/** What decides which stages a params.yaml makes run: each stage's cmd, deps, outs and declared values. */
+function stageShape(spec: PipelineSpec): string {
+  return JSON.stringify(spec.stages.map((s) => [s.name, s.cmd, s.wdir, s.deps, s.outs, declaredParams(s, spec)]));
+}
+
+/**
+ * Parses the flags and checks every trial's params.yaml against the pipeline before anything is
+ * written: an unknown key or a value the pipeline cannot use is an error; a swept key that no
+ * stage declares (or interpolates) is a warning, since trials differing only in it are identical.
+ */
+export function planSweep(root: string, options: Pick<SweepOptions, 'set' | 'random' | 'seed'>): { axes: SweepAxis[]; trials: PlannedTrial[]; warnings: string[] } {
+  const axes = parseSweepFlags(options.set);
+  if (axes.length === 0) throw new KdError('exp run: nothing to sweep: give at least one -S key=value[,value…]');
+  const base = readParamsText(root, 'exp run');
+  const textOf = (values: Record<string, unknown>) =>
+    setParamValues(base, axes.map((axis) => ({ key: axis.key, value: values[axis.key], origin: flagOf(axis, axes) })));
+  const specOf = (text: string) => loadPipeline(root, (loadYaml().parse(text) ?? {}) as Record<string, unknown>);
+  const firsts = Object.fromEntries(axes.map((a) => [a.key, a.values[0]]));
+  const warnings: string[] = [];
+  const swept = axes.filter((a) => a.values.length > 1);
+  const inert = swept.filter((axis) => new Set(axis.values.map((value) => stageShape(specOf(textOf({ ...firsts, [axis.key]: value }))))).size === 1);
+  for (const axis of inert) warnings.push(`${flagOf(axis, axes)}: no stage declares '${axis.key}' (nor uses it in a cmd, dep or out): trials that differ only in it would be identical`);
+  if (swept.length > 0 && inert.length === swept.length) warnings.push('every trial of this sweep would be identical');
+  const combos = grid(axes);
+  const chosen = options.random === undefined ? combos : randomDraws(combos, options.random, options.seed);
+  const trials = chosen.map((params) => {
+    const text = textOf(params);
+    specOf(text);
+    return { params, text };
+  });
+  return { axes, trials, warnings };
+}
+
+function sweepName(paths: ProjectPaths, asked: string | undefined): string {
+  const taken = new Set(listSweeps(paths).map((s) => s.name));
+  if (asked !== undefined) {
+    if (!SWEEP_NAME.test(asked)) throw new KdError(`exp run: --name ${JSON.stringify(asked)}: use letters, digits, _ and -`);
+    if (taken.has(asked)) throw new KdError(`exp run: --name ${asked}: a sweep with that name exists (\`kd-pipeline exp remove --sweep ${asked}\` removes it)`);
+    return asked;
+  }
+  let n = 1;
+  while (taken.has(`sweep-${n}`)) n += 1;
+  return `sweep-${n}`;
+}
+
+const describeParams = (params: Record<string, unknown>) => Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+
+/** A log file as a progress sink: a trial's stage lines go there, not to the terminal. */
+function logSink(file: string): ProgressOut {
+  return { write: (text: string) => appendFileSync(file, text.replace(/\r\x1b\[K/g, '')) };
+}
+
+/** `exp run`: every trial in its own workspace, `jobs` at a time, sharing the project's caches. */
+export async function runSweep(options: SweepOptions): Promise<SweepReport> {
+  const root = findProjectRoot(options.cwd);
+  const paths = projectPaths(root);
+  const spec = loadPipeline(root);
+  const plan = planSweep(root, options);
+  for (const warning of plan.warnings) options.out.write(`kd-pipeline: warning: ${warning}\n`);
+  makeKdDir(paths);
+  const name = sweepName(paths, options.name);
+  const release = await acquirePidLock(sweepLockFile(paths, name), { onBusy: () => undefined });
+  const runId = newRunId();
+  writeSweep(paths, { name, runId, createdAt: new Date().toISOString(), axes: plan.axes.map((a) => ({ key: a.key, spec: a.spec, values: a.values })), trials: plan.trials.length });
+
+  // The sweep is a tracked run of its own, delivered before the trials so they can nest under it.
+  let quiet = true;
+  const sweepLog: ProgressOut = { write: (text) => (quiet ? undefined : options.out.write(text)) };
+  const observers = await options.observers(root, sweepLog);
+  const notify = async (call: (o: PipelineObserver) => unknown) => {
+    for (const observer of observers) await Promise.resolve(call(observer)).catch((error: Error) => sweepLog.write(`kd-pipeline: warning: tracking: ${error.message}\n`));
+  };
+  await notify((o) =>
+    o.runStarted({
+      runId,
+      root,
+      startedAt: new Date().toISOString(),
+      user: os.userInfo().username,
+      pipelineFingerprint: '',
+      params: Object.fromEntries(plan.axes.map((a) => [a.key, a.spec.slice(a.spec.indexOf('=') + 1)])),
+      argv: options.argv,
+      runName: `sweep ${name}`,
+      tags: { 'kd.sweep': name },
+    }),
+  );
+  await notify((o) => o.close());
+  quiet = false;
+
+  const abort = new AbortController();
+  const onSignal = () => {
+    if (abort.signal.aborted) return;
+    options.out.write('kd-pipeline: interrupted; stopping every trial (finished trials stay recorded)…\n');
+    abort.abort();
+  };
+  const queue = new PQueue({ concurrency: Math.max(1, options.jobs) });
+  const stageJobs = Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, options.jobs)));
+  const done: TrialRecord[] = [];
+  let running = 0;
+  const counts = () => `${done.length} done, ${running} running, ${plan.trials.length - done.length - running} left`;
+  const best = () => {
+    if (!options.sortBy) return '';
+    const top = sortRows(done.filter((t) => t.status === 'ok').map(trialRow), options.sortBy, options.sortOrder ?? defaultOrder(options.sortBy))[0];
+    const value = top ? (top.metrics[options.sortBy] ?? top.params[options.sortBy]) : undefined;
+    return top && value !== undefined ? ` · best ${top.id} ${options.sortBy}=${typeof value === 'number' ? Number(value.toPrecision(4)) : JSON.stringify(value)}` : '';
+  };
+
+  const runTrial = async (index: number, planned: PlannedTrial): Promise<void> => {
+    if (abort.signal.aborted) return;
+    const id = `${name}.${index}`;
+    const dir = trialDir(paths, name, index);
+    const trialPaths = createTrialWorkspace(paths, spec, dir, planned.text);
+    const log = logSink(path.join(trialPaths.kdDir, 'trial.log'));
+    const record: TrialRecord = { id, sweep: name, status: 'running', params: planned.params, startedAt: new Date().toISOString(), seconds: null, stages: {}, metrics: {} };
+    writeTrial(dir, record);
+    running += 1;
+    options.out.write(`▶ ${id} ${describeParams(planned.params)} · ${counts()}\n`);
+    const began = performance.now();
+    let report: RunReport | undefined;
+    try {
+      report = await runPipeline({
+        cwd: dir,
+        targets: [],
+        force: false,
+        downstream: false,
+        singleStage: false,
+        jobs: stageJobs,
+        keepGoing: false,
+        runCache: true,
+        pull: false,
+        wait: false,
+        set: [],
+        argv: options.argv,
+        observers: (trialRoot) => options.observers(trialRoot, log),
+        progressOut: log,
+        signal: abort.signal,
+        parentRunId: runId,
+        runName: id,
+        runTags: { 'kd.sweep': name, 'kd.trial': id },
+      });
+    } catch (error) {
+      record.error = error instanceof KdError ? error.message : String((error as Error).stack ?? error);
+    }
+    running -= 1;
+    const failed = report?.stages.find((s) => s.result === 'failed');
+    Object.assign(record, {
+      status: report && !report.interrupted && report.failed.length === 0 ? 'ok' : 'failed',
+      seconds: (performance.now() - began) / 1000,
+      stages: Object.fromEntries((report?.stages ?? []).map((s) => [s.name, s.result])),
+      metrics: workspaceMetrics(dir).metrics,
+      ...(report ? { runId: report.runId } : {}),
+      ...(report?.interrupted ? { error: 'interrupted' } : failed ? { error: `stage '${failed.name}' failed: ${(failed.error ?? '').split('\n')[0]}` } : {}),
+    });
+    writeTrial(dir, record);
+    done.push(record);
+    const ran = Object.values(record.stages).filter((r) => r === 'ran').length;
+    const outcome = record.status === 'ok' ? `✔ ${id} done in ${formatSeconds(record.seconds ?? 0)} (${ran} of ${Object.keys(record.stages).length} stages ran)` : `✖ ${id} failed: ${record.error ?? ''} (log: ${path.relative(root, path.join(trialPaths.kdDir, 'trial.log'))})`;
+    options.out.write(`${outcome} · ${counts()}${best()}\n`);
+  };
+
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    // A trial not yet started when Ctrl-C comes returns at once.
+    await Promise.all(plan.trials.map((planned, i) => queue.add(() => runTrial(i + 1, planned))));
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    const status = abort.signal.aborted ? 'KILLED' : done.some((t) => t.status === 'failed') ? 'FAILED' : 'FINISHED';
+    await notify((o) => o.runFinished({ runId, status, endedAt: new Date().toISOString() }));
+    await notify((o) => o.close());
+    release();
+  }
+  const trials = done.sort((a, b) => Number(a.id.slice(name.length + 1)) - Number(b.id.slice(name.length + 1)));
+  return { sweep: name, trials, warnings: plan.warnings, interrupted: abort.signal.aborted };
+}
+
