@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { augmentAll, augmentSentence } from '../../lib/ml/text/augment.js';
 import { loadTf } from '../../lib/ml/backend/backend.js';
 import { distillationLoss } from '../../lib/ml/distill.js';
-import { seededRandom } from '../../lib/ml/data/split.js';
+import { seededRandom } from '../../lib/seeded-random.js';
 
 const { tf } = await loadTf();
 const none = { copies: 1, mask_prob: 0, dropout_prob: 0, ngram_prob: 0, replace_prob: 0, replace_top_k: 5 };

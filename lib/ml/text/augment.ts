@@ -1,5 +1,5 @@
 import type { MlParams } from '../params.js';
-import { seededRandom } from '../data/split.js';
+import { seededRandom } from '../../seeded-random.js';
 import { detokenize, UNK } from './text.js';
 
 export type AugmentParams = MlParams['soft_labels']['augment'];

@@ -1,5 +1,5 @@
 import { KdError } from '../../errors.js';
-import { seededRandom, shuffle } from '../../ml/data/split.js';
+import { seededRandom, shuffle } from '../../seeded-random.js';
 import { loadYaml } from '../yaml-memo.js';
 
 /** One `-S key=values` flag: the key and the values the sweep gives it, in order. */
