@@ -104,4 +104,28 @@ describe('the default pipeline, end to end through `kd-pipeline run`', () => {
     const diff = JSON.parse((await kd(root, ['params', 'diff', '--json'])).stdout) as { params: unknown[] };
     expect(diff.params).toEqual([]);
   }, 600_000);
+
+  it('a 2×2 sweep over student keys trains only students, restores everything upstream, re-encodes nothing; apply checks the best out', async () => {
+    const segments = embeddingSegments(root);
+    const sweep = JSON.parse((await kd(root, ['exp', 'run', '-S', 'student.temperature=2,4', '-S', 'student.alpha=0.5,0.7', '--jobs', '2', '--name', 'grid', '--json'])).stdout) as {
+      experiments: { id: string; status: string; params: Record<string, number>; stages: Record<string, string> }[];
+    };
+    expect(sweep.experiments.map((e) => [e.id, e.status])).toEqual([['grid.1', 'ok'], ['grid.2', 'ok'], ['grid.3', 'ok'], ['grid.4', 'ok']]);
+    for (const trial of sweep.experiments) {
+      const upstream = Object.entries(trial.stages).filter(([name]) => !['train-student', 'evaluate', 'export'].includes(name));
+      expect(upstream.every(([, result]) => result === 'restored'), `${trial.id}: ${JSON.stringify(trial.stages)}`).toBe(true);
+      // α 0.7 with T 2 ran in the test before and T 4 is the workspace's own run: the run-cache has them.
+      expect(trial.stages['train-student'], trial.id).toBe(trial.params['student.alpha'] === 0.7 ? 'restored' : 'ran');
+    }
+    expect(embeddingSegments(root)).toEqual(segments);
+
+    const rows = (JSON.parse((await kd(root, ['exp', 'show', 'grid', '--json', '--sort-by', 'student.accuracy'])).stdout) as { experiments: { id: string; metrics: Record<string, number> }[] }).experiments;
+    expect(rows).toHaveLength(5);
+    for (const row of rows.slice(1)) expect(row.metrics['student.accuracy'], row.id).toBeGreaterThan(0);
+    const best = rows[1]!;
+    await kd(root, ['exp', 'apply', best.id]);
+    await expect(kd(root, ['status', '--check'])).resolves.toBeDefined();
+    const metrics = JSON.parse(readFileSync(join(root, 'artifacts', 'metrics.json'), 'utf8')) as Record<string, number>;
+    expect(metrics['student.accuracy']).toBe(best.metrics['student.accuracy']);
+  }, 600_000);
 });
