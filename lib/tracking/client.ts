@@ -30,11 +30,14 @@ export interface KeyValue {
   value: string;
 }
 
-/** The experiment tag the MLflow 3 UI reads to choose between its GenAI and its model-training views. */
+/** The experiment's type as the MLflow 3 UI shows it (GenAI or custom model development). */
 export const EXPERIMENT_KIND_TAG = 'mlflow.experimentKind';
 export const TRAINING_EXPERIMENT_KIND = 'custom_model_development';
 
-/** The MLflow UI's runs table of an experiment (workflowType: the UI's model-training mode). */
+/**
+ * The MLflow UI's runs table of an experiment. The UI opens experiments in the mode the browser last
+ * chose, GenAI by default (a traces overview, no runs table); `workflowType` chooses model training.
+ */
 export function runsViewUrl(uri: string, experimentId: string): string {
   return `${uri}/#/experiments/${experimentId}/runs?workflowType=machine_learning`;
 }
@@ -107,8 +110,8 @@ export class MlflowClient {
   }
 
   /**
-   * The experiment's id, created if need be, tagged so that the MLflow 3 UI opens it on its
-   * training-runs view (`mlflow.experimentKind`; without it the UI opens a GenAI overview).
+   * The experiment's id, created if need be, tagged as a model-training experiment
+   * (`mlflow.experimentKind`, the type the MLflow 3 UI shows).
    */
   async getOrCreateExperiment(name: string): Promise<string> {
     const kind = { key: EXPERIMENT_KIND_TAG, value: TRAINING_EXPERIMENT_KIND };

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { MlflowClient } from '../../lib/tracking/client.js';
+import { MlflowClient, runsViewUrl } from '../../lib/tracking/client.js';
 import { createTracker } from '../../lib/tracking/index.js';
 import { repoRoot, stageEnd, startServer, tempProject } from './helpers.js';
 
@@ -28,7 +28,9 @@ it('the MLflow UI in headless Chromium lists the pipeline run and its stage runs
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(`${server.uri}/#/experiments/${expId}/runs`);
+    // The address `kd-pipeline mlflow ui` prints: MLflow 3's UI opens an experiment on its GenAI
+    // overview unless the browser chose its model-training mode; this URL chooses it.
+    await page.goto(runsViewUrl(server.uri, expId));
     await page.getByText(`pipeline ${startedAt}`).first().waitFor({ timeout: 60_000 });
     // Child runs are folded under their parent until its (+) button in the run-name cell is clicked.
     await page.locator('button[data-component-id*="runnamecellrenderer"]').first().click();
