@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { tinyFlags } from './tiny-settings.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const exec = promisify(execFile);
@@ -29,18 +30,6 @@ function tinyProject(): string {
   return root;
 }
 
-const TINY = [
-  // The real default encoder, from the folder the test environment fetched (as `npm run setup` does).
-  `teacher.transformer.model=${join(repo, 'models', 'encoder')}`,
-  'teacher.transformer.head.train.epochs=5',
-  'text.max_len=16',
-  'vocab.encoder_words=300',
-  'student.model.embedding_dim=4',
-  'student.train.epochs=2',
-  'soft_labels.augment.copies=1',
-  'evaluate.latency_runs=5',
-  'evaluate.throughput_batch=16',
-];
 
 const STAGES = 9;
 
@@ -65,7 +54,7 @@ describe('the default pipeline, end to end through `kd-pipeline run`', () => {
   });
 
   it('runs every stage, then nothing, and exports a student that predicts', async () => {
-    const first = await kd(root, ['run', '--json', ...TINY.flatMap((s) => ['--set', s])]);
+    const first = await kd(root, ['run', '--json', ...tinyFlags()]);
     expect(Object.values(results(first.stdout))).toEqual(Array(STAGES).fill('ran'));
     expect(embeddingSegments(root).length).toBeGreaterThan(0);
     const metrics = JSON.parse(readFileSync(join(root, 'artifacts', 'metrics.json'), 'utf8')) as Record<string, number>;

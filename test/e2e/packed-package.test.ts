@@ -4,23 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tinyFlags } from './tiny-settings.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const exec = promisify(execFile);
 
-/** Small settings so the run takes seconds on the pure-JS backend a plain `npm install` gives. */
-const TINY = [
-  // The default encoder from the folder the test environment fetched (a local folder works anywhere).
-  `teacher.transformer.model=${path.join(REPO, 'models', 'encoder')}`,
-  'teacher.transformer.head.train.epochs=3',
-  'text.max_len=16',
-  'vocab.encoder_words=200',
-  'student.model.embedding_dim=4',
-  'student.train.epochs=2',
-  'soft_labels.augment.copies=1',
-  'evaluate.latency_runs=5',
-  'evaluate.throughput_batch=16',
-];
 
 let root: string;
 let app: string;
@@ -67,7 +55,7 @@ describe('the packed npm package, installed into an empty folder', () => {
     writeFileSync(path.join(project, 'reviews.csv'), `${lines.filter((_, i) => i % 10 === 0).join('\n')}\n`);
     await kd(project, ['init', '--data', 'reviews.csv']);
 
-    const run = await kd(project, ['run', '--json', ...TINY.flatMap((s) => ['--set', s])]);
+    const run = await kd(project, ['run', '--json', ...tinyFlags()]);
     const stages = (JSON.parse(run.stdout) as { stages: { name: string; result: string }[] }).stages;
     expect(stages.length).toBeGreaterThanOrEqual(9);
     expect(stages.filter((s) => s.result !== 'ran')).toEqual([]);
