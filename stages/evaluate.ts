@@ -8,7 +8,7 @@ import { EVALUATED_MODELS, evaluateClassifier, metricsJson, variantName, type Ev
 import { renderEvaluationReport } from '../lib/ml/evaluate/evaluation-report.js';
 import { readHistories } from '../lib/ml/evaluate/history.js';
 import { classifierFromFiles, layersFiles, readFloatModel } from '../lib/ml/models/layers-files.js';
-import { loadClassifier, type Classifier } from '../lib/ml/models/model-io.js';
+import { loadClassifier, modelInputEncoder, type Classifier } from '../lib/ml/models/model-io.js';
 import { loadMlParams } from '../lib/ml/params.js';
 import { loadTestSet, requireInputs } from '../lib/ml/data/test-set.js';
 import { reportStageTag } from '../lib/pipeline/stage-tags.js';
@@ -44,10 +44,12 @@ export async function run(root: string): Promise<void> {
   for (const name of EVALUATED_MODELS) evaluations[name] = await score(name, `artifacts/${name}`, await loadClassifier(path.join(root, 'artifacts', name), context));
   // The export stage's quantised variants, built in memory by the same code, so the report can
   // show what quantisation trades before anything is exported.
-  const student = readFloatModel(path.join(root, 'artifacts/student'));
+  const studentDir = path.join(root, 'artifacts/student');
+  const student = readFloatModel(studentDir);
+  const encoder = modelInputEncoder(studentDir, context);
   const variants: ModelEvaluation[] = [];
   for (const dtype of new Set(params.export.quantize)) {
-    variants.push(await score(variantName(dtype), `artifacts/student (${dtype})`, await classifierFromFiles(layersFiles(student, dtype), context)));
+    variants.push(await score(variantName(dtype), `artifacts/student (${dtype})`, await classifierFromFiles(layersFiles(student, dtype), encoder)));
   }
 
   const metrics = metricsJson(evaluations, set, variants);

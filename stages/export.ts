@@ -6,7 +6,8 @@ import { pathSha256, sha256Parts } from '../lib/ml/export/content-hash.js';
 import { readSplit } from '../lib/ml/data/dataset.js';
 import { layersFiles, readFloatModel, writeLayersFiles } from '../lib/ml/models/layers-files.js';
 import { readCardMetrics, renderModelCard, type ModelCardInfo } from '../lib/ml/export/model-card.js';
-import { loadLayersModel } from '../lib/ml/models/model-io.js';
+import { loadLayersModel, modelInputEncoder } from '../lib/ml/models/model-io.js';
+import { TOKENIZER_CONFIG_FILE, TOKENIZER_FILE } from '../lib/ml/text/student-tokenizer.js';
 import { loadMlParams } from '../lib/ml/params.js';
 import { loadTestSet, requireInputs } from '../lib/ml/data/test-set.js';
 import { checkModelIo, scoreVariants } from '../lib/ml/export/variant-scores.js';
@@ -36,16 +37,19 @@ export async function run(root: string): Promise<void> {
 
   const studentDir = path.join(root, STUDENT_DIR);
   const student = readFloatModel(studentDir);
+  const encoder = modelInputEncoder(studentDir, set);
+  // A student over pieces carries its tokenizer: the export's one definition of its input.
+  const tokenizerFiles = encoder.kind === 'pieces' ? [TOKENIZER_FILE, TOKENIZER_CONFIG_FILE].map((name) => [name, readFileSync(path.join(studentDir, name))] as const) : [];
   const loaded = await loadLayersModel(studentDir);
   checkModelIo(loaded, set, path.join(STUDENT_DIR, 'model.json'));
   const paramCount = loaded.countParams();
   loaded.dispose();
 
-  const preprocessing = { lowercase: params.text.lowercase, strip_accents: params.text.strip_accents, max_len: params.text.max_len };
+  const preprocessing = { tokenizer: encoder.kind, lowercase: params.text.lowercase, strip_accents: params.text.strip_accents, max_len: encoder.maxLen };
   const preprocessingJson = json(preprocessing);
   const vocabBytes = readFileSync(path.join(root, 'artifacts/vocab.json'));
   const float32 = layersFiles(student, 'float32');
-  const fingerprint = sha256Parts([float32.weights, vocabBytes, Buffer.from(preprocessingJson)]);
+  const fingerprint = sha256Parts([float32.weights, vocabBytes, Buffer.from(preprocessingJson), ...tokenizerFiles.map(([, bytes]) => bytes)]);
   const exportedAt = new Date().toISOString();
   // Sorts by date; the fingerprint part tells two exports of one day apart.
   const version = `${exportedAt.slice(0, 10).replace(/-/g, '')}.${fingerprint.slice(0, 8)}`;
@@ -62,7 +66,7 @@ export async function run(root: string): Promise<void> {
       written.set(dtype, { dir, sizeBytes: writeLayersFiles(dir, layersFiles(student, dtype)) });
     }
     // The test split in one batch: evaluate.* is not among this stage's params, and it is small.
-    const variants = await scoreVariants(written, set, set.rows);
+    const variants = await scoreVariants(written, set, set.rows, encoder);
 
     const card: ModelCardInfo = {
       name: registeredModel,
@@ -81,6 +85,7 @@ export async function run(root: string): Promise<void> {
       lineage,
     };
     writeFileSync(path.join(tmp, 'vocab.json'), vocabBytes);
+    for (const [name, bytes] of tokenizerFiles) writeFileSync(path.join(tmp, name), bytes);
     writeFileSync(path.join(tmp, 'labels.json'), json(set.labels));
     writeFileSync(path.join(tmp, 'preprocessing.json'), preprocessingJson);
     writeFileSync(
@@ -92,7 +97,7 @@ export async function run(root: string): Promise<void> {
         exported_at: exportedAt,
         backend: info.backend,
         tfjs_package: info.package,
-        format: 'tfjs layers-model; input int32 token ids [batch, max_len]; output logits [batch, labels]',
+        format: `tfjs layers-model; input int32 ${encoder.kind === 'pieces' ? 'piece ids from tokenizer.json (no special tokens; pad id 0) [batch, up to max_len]' : 'word ids from vocab.json [batch, max_len]'}; output logits [batch, labels]`,
         labels: set.labels,
         preprocessing,
         vocab_size: card.vocabSize,

@@ -1,13 +1,20 @@
 import { runHardLabelStage } from '../lib/ml/train/hard-label-stage.js';
-import { buildStudent } from '../lib/ml/models/models.js';
+import { studentHardLabelData } from '../lib/ml/data/train-data.js';
+import { studentSpec } from '../lib/ml/models/student.js';
+import { ENCODER_DIR } from '../lib/ml/teacher/encoder-folder.js';
 
-/** The student's architecture, seed and schedule on the hard labels alone: what distillation is measured against. */
+/** The student's architecture, tokenizer, seed and schedule on the hard labels alone: what distillation is measured against. */
 export async function run(root: string): Promise<void> {
   await runHardLabelStage(root, {
     name: 'baseline',
-    members: async ({ tf, params, shape, tokens }) => [{ kind: params.student.model.arch, build: (seed: number) => buildStudent(tf, params.student.model, { ...shape, seed }), ...tokens }],
+    members: async ({ tf, root: dir, params, inputs }) => {
+      const student = studentSpec(tf, dir, params, inputs);
+      const { encoder } = student.input;
+      return [{ kind: params.student.size, build: student.build, save: student.save, train: studentHardLabelData(tf, encoder, inputs.train), val: studentHardLabelData(tf, encoder, inputs.val) }];
+    },
     memberDirs: false,
     trainParams: (params) => params.student.train,
-    fingerprintParams: (params) => ({ seed: params.seed, max_len: params.text.max_len, model: params.student.model, train: params.student.train }),
+    fingerprintParams: (params) => ({ seed: params.seed, max_len: params.text.max_len, size: params.student.size, tokenizer: params.student.tokenizer, max_tokens: params.student.max_tokens, model: params.student.model, train: params.student.train }),
+    extraInputs: (params) => (params.student.tokenizer === 'encoder' ? [ENCODER_DIR] : []),
   });
 }

@@ -51,6 +51,23 @@ const transformerSchema = z.strictObject({
   }),
 });
 
+/** The student sizes a user picks by device (parameter budgets in lib/ml/models/student-sizes.ts). */
+export const STUDENT_SIZES = ['tiny', 'small', 'base'] as const;
+export type StudentSize = (typeof STUDENT_SIZES)[number];
+
+/** A student architecture: what a size stands for, and what `student.model` may override key by key. */
+export const studentModelSchema = z.strictObject({
+  /** pool: embedding + mean‖max pooling over real tokens + dense; cnn: convolutions of `kernel_sizes` widths, then the same pooling. */
+  arch: z.enum(['pool', 'cnn']),
+  embedding_dim: z.number().int().positive(),
+  /** A ReLU layer of this many units before the logits (0 = none). */
+  hidden: z.number().int().nonnegative(),
+  /** cnn: filters per kernel width. */
+  filters: z.number().int().positive(),
+  kernel_sizes: z.array(z.number().int().positive()).min(1),
+});
+export type StudentModel = z.infer<typeof studentModelSchema>;
+
 export const mlParamsSchema = z.object({
   seed: z.number().int().nonnegative(),
   data: z.strictObject({
@@ -97,14 +114,13 @@ export const mlParamsSchema = z.object({
     vocabulary_words: z.boolean().default(false),
   }),
   student: z.strictObject({
-    model: z.strictObject({
-      arch: z.enum(['pool', 'cnn']),
-      embedding_dim: z.number().int().positive(),
-      hidden: z.number().int().nonnegative(),
-      /** cnn: filters per kernel width (0 = embedding_dim) and the widths. Cheap: the embedding table holds nearly all the parameters. */
-      filters: z.number().int().nonnegative().default(0),
-      kernel_sizes: z.array(z.number().int().positive()).min(1).default([3]),
-    }),
+    /** tiny | small | base: an architecture and a parameter budget (lib/ml/models/student-sizes.ts); `model` keys refine it. */
+    size: z.enum(STUDENT_SIZES).default('tiny'),
+    /** encoder: the teacher's own sub-word tokenizer, pruned to the pieces the student learns; words: the project's word vocabulary. */
+    tokenizer: z.enum(['encoder', 'words']).default('encoder'),
+    /** Pieces per text the student reads with tokenizer: encoder (a paragraph); words read text.max_len. */
+    max_tokens: z.number().int().min(1).max(4096).default(256),
+    model: studentModelSchema.partial().default({}),
     train: trainSchema,
     temperature: z.number().positive(),
     alpha: z.number().min(0).max(1),

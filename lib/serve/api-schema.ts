@@ -64,7 +64,7 @@ const healthSchema = z.object({
 const metadataResponseSchema = z.object({
   model: identitySchema,
   labels: z.array(z.string()),
-  preprocessing: z.object({ lowercase: z.boolean(), strip_accents: z.boolean(), max_len: z.number().int() }),
+  preprocessing: z.object({ tokenizer: z.enum(['words', 'pieces']), lowercase: z.boolean(), strip_accents: z.boolean(), max_len: z.number().int() }),
   metadata: z.record(z.string(), z.unknown()).describe('metadata.json of the export: export time, metrics, …'),
   model_card: z.string().nullable().describe('model-card.md of the export (Markdown)'),
   export_dir: z.string(),

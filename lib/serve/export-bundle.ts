@@ -11,6 +11,13 @@ const VOCAB_FILE = 'vocab.json';
 const LABELS_FILE = 'labels.json';
 const PREPROCESSING_FILE = 'preprocessing.json';
 const METADATA_FILE = 'metadata.json';
+const TOKENIZER_FILE = 'tokenizer.json';
+const TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
+
+const tokenizerSchema = z.looseObject({
+  model: z.looseObject({ type: z.string(), vocab: z.record(z.string(), z.number().int().nonnegative()) }),
+  truncation: z.looseObject({ max_length: z.number().int().positive() }),
+});
 const MODEL_CARD_FILE = 'model-card.md';
 
 const modelJsonSchema = z.object({
@@ -30,6 +37,8 @@ const labelsSchema = z
   .refine((labels) => new Set(labels).size === labels.length, { message: 'label names must be unique' });
 
 const preprocessingSchema = z.object({
+  /** words: vocab.json over the project's word tokeniser; pieces: tokenizer.json (exports before sub-word students say nothing: words). */
+  tokenizer: z.enum(['words', 'pieces']).default('words'),
   lowercase: z.boolean(),
   strip_accents: z.boolean(),
   max_len: z.number().int().positive(),
@@ -62,6 +71,8 @@ export interface ExportBundle {
   vocab: Record<string, number>;
   labels: string[];
   preprocessing: Preprocessing;
+  /** tokenizer.json and tokenizer_config.json of a student over pieces (null for words). */
+  tokenizer: { json: z.infer<typeof tokenizerSchema>; config: Record<string, unknown> } | null;
   metadata: ExportMetadata;
   modelCard: string | null;
   /** Every file the browser may fetch under /model/, by name. */
@@ -120,6 +131,13 @@ export async function readExport(exportDir: string, variant: Variant | null = nu
     readJson(dir, PREPROCESSING_FILE, preprocessingSchema),
     readJson(dir, METADATA_FILE, metadataSchema),
   ]);
+  const pieces = preprocessing.value.tokenizer === 'pieces';
+  const [tokenizer, tokenizerConfig] = pieces
+    ? await Promise.all([readJson(dir, TOKENIZER_FILE, tokenizerSchema), readJson(dir, TOKENIZER_CONFIG_FILE, z.record(z.string(), z.unknown()))])
+    : [null, null];
+  if (tokenizer && tokenizer.value.truncation.max_length !== preprocessing.value.max_len) {
+    throw new KdError(`${path.join(dir, TOKENIZER_FILE)}: truncation.max_length ${tokenizer.value.truncation.max_length}, but preprocessing.json says max_len ${preprocessing.value.max_len}`);
+  }
   const weightNames = model.value.weightsManifest.flatMap((group) => group.paths.map((ref) => weightFileName(modelDir, ref)));
   const weights = new Map<string, Buffer>();
   for (const name of weightNames) weights.set(name, await readBytes(modelDir, name));
@@ -131,6 +149,7 @@ export async function readExport(exportDir: string, variant: Variant | null = nu
     [LABELS_FILE, labels.bytes],
     [PREPROCESSING_FILE, preprocessing.bytes],
     [METADATA_FILE, metadata.bytes],
+    ...(tokenizer && tokenizerConfig ? ([[TOKENIZER_FILE, tokenizer.bytes], [TOKENIZER_CONFIG_FILE, tokenizerConfig.bytes]] as const) : []),
     ...weights,
   ]);
   return {
@@ -141,6 +160,7 @@ export async function readExport(exportDir: string, variant: Variant | null = nu
     vocab: vocab.value,
     labels: labels.value,
     preprocessing: preprocessing.value,
+    tokenizer: tokenizer && tokenizerConfig ? { json: tokenizer.value, config: tokenizerConfig.value } : null,
     metadata: metadata.value,
     modelCard,
     files,

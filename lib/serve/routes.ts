@@ -6,7 +6,7 @@ import type { ServeMetrics } from './metrics.js';
 import type { ModelHolder } from './model-holder.js';
 import type { ModelIdentity, Prediction } from './serving-model.js';
 import { indexHtml } from './web/page.js';
-import { compiledModule, tfjsBundle, type Asset } from './web-assets.js';
+import { compiledModule, tfjsBundle, tokenizersBundle, type Asset } from './web-assets.js';
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
@@ -94,6 +94,7 @@ export function createRouter(context: RouteContext): (pathname: string, method: 
     '/openapi.json': { GET: (_req, res) => sendJson(res, 200, openApiDocument(limits, context.url())) },
     '/': { GET: (_req, res) => sendBody(res, 200, 'text/html; charset=utf-8', indexHtml) },
     '/vendor/tf.min.js': { GET: async (_req, res) => sendAsset(res, await tfjsBundle()) },
+    '/vendor/tokenizers.mjs': { GET: async (_req, res) => sendAsset(res, await tokenizersBundle()) },
   };
 
   // The files of the model being served, from memory, for the in-browser prediction.

@@ -2,7 +2,9 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { KdError } from '../errors.js';
 import { loadTf, type Tf } from '../ml/backend/backend.js';
 import { stepDropoutClass } from '../ml/models/step-dropout.js';
-import { encode, tokenize } from '../ml/text/text.js';
+import { maskedLayerClasses } from '../ml/models/masked-layers.js';
+import { exportEncoder } from './export-encoder.js';
+import { padRows } from '../ml/text/student-input.js';
 import type { ExportBundle } from './export-bundle.js';
 
 export interface ModelIdentity {
@@ -34,8 +36,9 @@ async function loadLayers(tf: Tf, bundle: ExportBundle): Promise<tfTypes.LayersM
         tf.io.CompositeArrayBuffer.join([...bundle.weights.values()].map((bytes) => new Uint8Array(bytes).buffer)),
       ],
     );
-    // Teachers trained here carry our dropout layer; it must be known to load one (e.g. to compare with the student).
+    // Teachers trained here carry our dropout layer, students our masked layers; they must be known to load them.
     stepDropoutClass(tf);
+    maskedLayerClasses(tf);
     return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (error) {
     throw new KdError(`${source}: cannot be loaded as a tfjs layers model (${(error as Error).message})`);
@@ -70,12 +73,12 @@ export async function loadServingModel(bundle: ExportBundle): Promise<ServingMod
   const model = await loadLayers(tf, bundle);
   try {
     checkShapes(model, bundle);
-    const { lowercase, strip_accents, max_len: maxLen } = bundle.preprocessing;
+    const encoder = exportEncoder(bundle);
+    const width = (model.inputs[0]?.shape[1] as number | null | undefined) ?? null;
     const predict = async (texts: readonly string[]): Promise<Prediction[]> => {
-      const ids = new Int32Array(texts.length * maxLen);
-      texts.forEach((text, row) => ids.set(encode(tokenize(text, { lowercase, strip_accents }), bundle.vocab, maxLen), row * maxLen));
+      const { ids, width: w } = padRows(texts.map((text) => encoder.ids(text)), width);
       // The export's output is logits; softmax turns them into the probabilities we answer with.
-      const probs = tf.tidy(() => tf.softmax(model.predict(tf.tensor2d(ids, [texts.length, maxLen], 'int32')) as tfTypes.Tensor));
+      const probs = tf.tidy(() => tf.softmax(model.predict(tf.tensor2d(ids, [texts.length, w], 'int32')) as tfTypes.Tensor));
       const flat = await probs.data();
       probs.dispose();
       return texts.map((_, row) => toPrediction(flat.subarray(row * bundle.labels.length, (row + 1) * bundle.labels.length), bundle.labels));

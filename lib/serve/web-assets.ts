@@ -19,11 +19,11 @@ const root = packageRoot();
 const compiledLib = path.join(root, 'dist', 'lib');
 
 /**
- * Compiled modules the page may import, under /static/lib/: the page script and the tokeniser it
- * shares with the server (so browser and server encode a text identically). Nothing else of the
- * server's code is served.
+ * Compiled modules the page may import, under /static/lib/: the page script, the tokenisers it
+ * shares with the server (so browser and server encode a text identically) and the student's own
+ * layers. Nothing else of the server's code is served.
  */
-const STATIC_PREFIXES = ['serve/web/', 'ml/text/'];
+const STATIC_PREFIXES = ['serve/web/', 'ml/text/', 'ml/models/masked-layers.js'];
 
 export interface Asset {
   contentType: string;
@@ -49,6 +49,14 @@ async function cached(key: string, file: string, contentType: string): Promise<A
 /** tfjs for the page, from node_modules: the page never loads anything from a CDN. */
 export function tfjsBundle(): Promise<Asset> {
   return cached('/vendor/tf.min.js', path.join(root, 'node_modules', '@tensorflow', 'tfjs', 'dist', 'tf.min.js'), 'text/javascript; charset=utf-8');
+}
+
+/**
+ * @huggingface/tokenizers as one ES module (pure JS, no dependencies) for the page's import map,
+ * wherever npm placed the package (a packed install hoists it beside kd-pipeline).
+ */
+export function tokenizersBundle(): Promise<Asset> {
+  return cached('/vendor/tokenizers.mjs', fileURLToPath(import.meta.resolve('@huggingface/tokenizers')), 'text/javascript; charset=utf-8');
 }
 
 /** A compiled ES module under dist/lib/, for a URL path below /static/lib/. */

@@ -4,6 +4,7 @@ import { KdError } from '../../errors.js';
 import type { Tf } from '../backend/backend.js';
 import { type Example, readLabels, readSplit, readVocab } from './dataset.js';
 import { encode } from '../text/text.js';
+import { type InputEncoder, padRows } from '../text/student-input.js';
 import type { LossFn, TrainData } from '../train/train.js';
 
 /** What every training stage reads from preprocess and build-vocab. */
@@ -55,4 +56,20 @@ export function hardLabelData(tf: Tf, examples: readonly Example[], vocab: Reado
     ids: encodeIds(tf, examples.map((example) => example.tokens), vocab, maxLen),
     labels: tf.tensor1d(examples.map((example) => example.y), 'int32'),
   };
+}
+
+/**
+ * Texts as the student reads them: ids padded to the longest row, and each row's real length, so
+ * training can cut every batch to its own longest row (most sentences are far shorter than
+ * `student.max_tokens`). `tokens` are used by a word encoder when present.
+ */
+export function studentIds(tf: Tf, encoder: InputEncoder, rows: readonly { text: string; tokens?: readonly string[] }[]): { ids: tfTypes.Tensor2D; lengths: Int32Array } {
+  const encoded = rows.map((row) => encoder.ids(row.text, row.tokens));
+  const { ids, width } = padRows(encoded, null);
+  return { ids: tf.tensor2d(ids, [rows.length, width], 'int32'), lengths: Int32Array.from(encoded, (row) => row.length) };
+}
+
+/** Ids, lengths and hard labels of a split as the student reads it. */
+export function studentHardLabelData(tf: Tf, encoder: InputEncoder, examples: readonly Example[]): TrainData {
+  return { ...studentIds(tf, encoder, examples), labels: tf.tensor1d(examples.map((example) => example.y), 'int32') };
 }

@@ -50,7 +50,7 @@ export interface ModelCardInfo {
   dataSource: string;
   splits: { train: number; val: number; test: number };
   labels: string[];
-  preprocessing: { lowercase: boolean; strip_accents: boolean; max_len: number };
+  preprocessing: { tokenizer: 'words' | 'pieces'; lowercase: boolean; strip_accents: boolean; max_len: number };
   vocabSize: number;
   metrics: CardMetrics;
   variants: Record<string, VariantScore>;
@@ -61,6 +61,17 @@ export interface ModelCardInfo {
 const pct = (value: number) => `${(value * 100).toFixed(1)} %`;
 
 /** model-card.md: what the model is, what it was trained on, how well and how fast it does, where it came from. */
+function inputText(info: ModelCardInfo): string {
+  const p = info.preprocessing;
+  if (p.tokenizer === 'pieces') {
+    return `Inputs are split into the teacher encoder's sub-word pieces by \`tokenizer.json\` (Hugging Face format; no special tokens, pad id 0), at most ${p.max_len} pieces; no word is unknown.`;
+  }
+  return (
+    `Inputs are normalised and tokenised as \`preprocessing.json\` says (lowercase: ${p.lowercase}, strip accents: ${p.strip_accents}, at most ${p.max_len} tokens; ` +
+    `words outside the ${info.vocabSize.toLocaleString('en-US')}-entry vocabulary count as \`<unk>\`).`
+  );
+}
+
 export function renderModelCard(info: ModelCardInfo): string {
   const m = info.metrics;
   const variantRows = Object.entries(info.variants).map(
@@ -73,10 +84,8 @@ TensorFlow.js layers model. It outputs one logit per label; softmax gives the pr
 
 ## Intended use
 
-Classifying short sentences into ${info.labels.length} classes: ${info.labels.map((l) => `\`${l}\``).join(', ')}. Inputs are
-normalised and tokenised as \`preprocessing.json\` says (lowercase: ${info.preprocessing.lowercase}, strip accents:
-${info.preprocessing.strip_accents}, at most ${info.preprocessing.max_len} tokens; words outside the ${info.vocabSize.toLocaleString('en-US')}-entry
-vocabulary count as \`<unk>\`). It knows nothing beyond the vocabulary and domain of its training data.
+Classifying short sentences into ${info.labels.length} classes: ${info.labels.map((l) => `\`${l}\``).join(', ')}. ${inputText(info)}
+It knows nothing beyond the domain of its training data.
 
 ## Data
 
@@ -109,7 +118,7 @@ ${variantRows.join('\n')}
 
 ## Lineage
 
-- fingerprint (SHA-256 of weights, vocab.json, preprocessing.json): \`${info.fingerprint}\`
+- fingerprint (SHA-256 of weights, vocab.json, preprocessing.json and the tokenizer files): \`${info.fingerprint}\`
 - exported ${info.exportedAt} with ${info.tfPackage} (\`${info.backend}\` backend)
 ${Object.entries(info.lineage)
   .map(([file, hash]) => `- \`${file}\`: sha256 \`${hash}\``)

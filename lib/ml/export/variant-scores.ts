@@ -4,6 +4,7 @@ import { predictProbabilities } from '../evaluate/inference.js';
 import { agreement, argmax, classificationReport } from '../evaluate/metrics.js';
 import { layersClassifier } from '../models/model-io.js';
 import type { TestSet } from '../data/test-set.js';
+import type { InputEncoder } from '../text/student-input.js';
 
 export interface VariantScore {
   /** model.json + weights on disk. */
@@ -30,8 +31,8 @@ export function checkModelIo(model: tfTypes.LayersModel, set: TestSet, source: s
 }
 
 /** Test-set predictions of the layers model in `dir`, loaded exactly as a consumer of the export would. */
-export async function predictDir(dir: string, set: TestSet, batch: number): Promise<number[]> {
-  const classifier = await layersClassifier(dir, set);
+export async function predictDir(dir: string, set: TestSet, batch: number, encoder: InputEncoder): Promise<number[]> {
+  const classifier = await layersClassifier(dir, set, encoder);
   try {
     return (await predictProbabilities(classifier, set.inputs, batch)).map((row) => argmax(row));
   } finally {
@@ -44,9 +45,10 @@ export async function scoreVariants(
   variants: ReadonlyMap<string, { dir: string; sizeBytes: number }>,
   set: TestSet,
   batch: number,
+  encoder: InputEncoder,
 ): Promise<Record<string, VariantScore>> {
   const predictions = new Map<string, number[]>();
-  for (const [name, { dir }] of variants) predictions.set(name, await predictDir(dir, set, batch));
+  for (const [name, { dir }] of variants) predictions.set(name, await predictDir(dir, set, batch, encoder));
   const reference = predictions.get('float32')!;
   const scores: Record<string, VariantScore> = {};
   for (const [name, { sizeBytes }] of variants) {

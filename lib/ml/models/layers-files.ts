@@ -5,7 +5,8 @@ import { KdError } from '../../errors.js';
 import { parseOrThrow } from '../../validation.js';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { loadTf } from '../backend/backend.js';
-import { layersModelFromMemory, modelClassifier, MODEL_JSON, type Classifier, type ClassifierContext } from './model-io.js';
+import { layersModelFromMemory, modelClassifier, MODEL_JSON, type Classifier } from './model-io.js';
+import type { InputEncoder } from '../text/student-input.js';
 import { quantizeWeights, type QuantizeDtype, type WeightSpec } from '../export/quantize.js';
 
 /** The single weight file of an exported model. A bare name: the export reader refuses `./` or `../` paths. */
@@ -88,9 +89,9 @@ export function writeLayersFiles(dir: string, files: LayersFiles): number {
  * Export files loaded in memory as tfjs loads them from disk (quantised weights dequantised on
  * load): how the evaluate stage scores and times the export's variants before they are written.
  */
-export async function classifierFromFiles(files: LayersFiles, context: Pick<ClassifierContext, 'vocab' | 'maxLen'>): Promise<Classifier> {
+export async function classifierFromFiles(files: LayersFiles, encoder: InputEncoder): Promise<Classifier> {
   const { tf } = await loadTf();
   const json = JSON.parse(files.modelJson) as FloatModel['json'];
   const specs = json.weightsManifest.flatMap((group) => group.weights) as tfTypes.io.WeightsManifestEntry[];
-  return modelClassifier(tf, await layersModelFromMemory(json.modelTopology, specs, files.weights), layersFilesBytes(files), context);
+  return modelClassifier(tf, await layersModelFromMemory(json.modelTopology, specs, files.weights), layersFilesBytes(files), encoder);
 }

@@ -5,7 +5,9 @@ import { KdError } from '../../errors.js';
 import { writeDirAtomic } from '../../atomic-dir.js';
 import { loadTf, type Tf } from '../backend/backend.js';
 import { stepDropoutClass } from './step-dropout.js';
-import { encodeIds } from '../data/train-data.js';
+import { maskedLayerClasses } from './masked-layers.js';
+import { type InputEncoder, padRows, pieceEncoder, type TokenizerJson, wordEncoder } from '../text/student-input.js';
+import { TOKENIZER_CONFIG_FILE, TOKENIZER_FILE } from '../text/student-tokenizer.js';
 import { isTransformerMember } from '../teacher/transformer-member-info.js';
 import { transformerClassifier } from '../teacher/transformer-classifier.js';
 
@@ -39,10 +41,15 @@ export interface ClassifierContext {
   maxLen: number;
 }
 
-/** Saves `model` in the standard tfjs layers format (model.json + weights.bin) atomically into `dir`. */
-export async function saveLayersModel(model: tfTypes.LayersModel, dir: string): Promise<void> {
+/**
+ * Saves `model` in the standard tfjs layers format (model.json + weights.bin) atomically into
+ * `dir`, with `files` (name → text) beside it: a student's tokenizer, so the folder is all a
+ * reader needs.
+ */
+export async function saveLayersModel(model: tfTypes.LayersModel, dir: string, files: Readonly<Record<string, string>> = {}): Promise<void> {
   const { tf } = await loadTf();
   await writeDirAtomic(dir, async (tmp) => {
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(tmp, name), text);
     await model.save(
       tf.io.withSaveHandler(async (artifacts) => {
         const weightsManifest = [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }];
@@ -89,7 +96,9 @@ export async function layersModelFromMemory(
   weightData: Uint8Array,
 ): Promise<tfTypes.LayersModel> {
   const { tf } = await loadTf();
-  stepDropoutClass(tf); // registered before a model that uses it (every teacher with dropout) is deserialised
+  // Registered before a model that uses them is deserialised (teachers with dropout, students).
+  stepDropoutClass(tf);
+  maskedLayerClasses(tf);
   const buffer = weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength) as ArrayBuffer;
   return tf.loadLayersModel(tf.io.fromMemory({ modelTopology, weightSpecs, weightData: buffer }));
 }
@@ -110,14 +119,17 @@ export function modelDirs(dir: string): string[] {
 // Rows per tfjs forward pass: bounds memory when a whole transfer set is predicted at once.
 const PREDICT_CHUNK = 1024;
 
-/** A loaded tfjs layers model over token ids as a Classifier; disposing it disposes the model. */
-export function modelClassifier(tf: Tf, model: tfTypes.LayersModel, sizeBytes: number, context: Pick<ClassifierContext, 'vocab' | 'maxLen'>): Classifier {
+/** A loaded tfjs layers model over ids as a Classifier; disposing it disposes the model. */
+export function modelClassifier(tf: Tf, model: tfTypes.LayersModel, sizeBytes: number, encoder: InputEncoder): Classifier {
+  // A fixed-length model (a teacher CNN, a student of an older version) gets rows of its width; any other the chunk's longest.
+  const width = (model.inputs[0]?.shape[1] as number | null | undefined) ?? null;
   return {
     async predictLogits(inputs) {
       const rows: number[][] = [];
       for (let start = 0; start < inputs.length; start += PREDICT_CHUNK) {
         const chunk = inputs.slice(start, start + PREDICT_CHUNK);
-        const logits = tf.tidy(() => model.predict(encodeIds(tf, chunk.map((input) => input.tokens), context.vocab, context.maxLen)) as tfTypes.Tensor2D);
+        const padded = padRows(chunk.map((input) => encoder.ids(input.text, input.tokens)), width);
+        const logits = tf.tidy(() => model.predict(tf.tensor2d(padded.ids, [chunk.length, padded.width], 'int32')) as tfTypes.Tensor2D);
         rows.push(...((await logits.array()) as number[][]));
         logits.dispose();
       }
@@ -131,10 +143,32 @@ export function modelClassifier(tf: Tf, model: tfTypes.LayersModel, sizeBytes: n
   };
 }
 
-/** A tfjs layers model directory over token ids as a Classifier. */
-export async function layersClassifier(dir: string, context: Pick<ClassifierContext, 'vocab' | 'maxLen'>): Promise<Classifier> {
+/**
+ * How the model in `dir` reads a text: the tokenizer.json beside its model.json (a student over
+ * pieces), else the word vocabulary of `context`.
+ */
+export function modelInputEncoder(dir: string, context: Pick<ClassifierContext, 'vocab' | 'maxLen'>): InputEncoder {
+  const file = path.join(dir, TOKENIZER_FILE);
+  if (!existsSync(file)) return wordEncoder(context.vocab, null, context.maxLen);
+  const read = (name: string): unknown => {
+    try {
+      return JSON.parse(readFileSync(path.join(dir, name), 'utf8'));
+    } catch (error) {
+      throw new KdError(`${path.join(dir, name)}: ${(error as Error).message}`);
+    }
+  };
+  const config = existsSync(path.join(dir, TOKENIZER_CONFIG_FILE)) ? (read(TOKENIZER_CONFIG_FILE) as Record<string, unknown>) : {};
+  try {
+    return pieceEncoder(read(TOKENIZER_FILE) as TokenizerJson, config);
+  } catch (error) {
+    throw new KdError(`${file}: cannot be read as a tokenizer (${(error as Error).message})`);
+  }
+}
+
+/** A tfjs layers model directory as a Classifier (`encoder`: how it reads a text, when not beside it). */
+export async function layersClassifier(dir: string, context: Pick<ClassifierContext, 'vocab' | 'maxLen'>, encoder = modelInputEncoder(dir, context)): Promise<Classifier> {
   const { tf } = await loadTf();
-  return modelClassifier(tf, await loadLayersModel(dir), dirBytes(dir), context);
+  return modelClassifier(tf, await loadLayersModel(dir), dirBytes(dir), encoder);
 }
 
 /**

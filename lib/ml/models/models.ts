@@ -1,6 +1,7 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import type { Tf } from '../backend/backend.js';
-import type { MlParams } from '../params.js';
+import type { MlParams, StudentModel } from '../params.js';
+import { maskedLayerClasses } from './masked-layers.js';
 import { stepDropoutClass } from './step-dropout.js';
 
 /** Sizes every model needs besides its own params section. */
@@ -58,13 +59,25 @@ export function buildEmbeddingHead(tf: Tf, p: { type: 'logistic' | 'hidden'; hid
   return tf.model({ inputs: input, outputs: logits, name: `teacher_head_${p.type}` });
 }
 
-/** The student: embedding + mean‖max pooling + dense ('pool'), or a narrow CNN of `kernel_sizes` widths ('cnn'). */
-export function buildStudent(tf: Tf, p: MlParams['student']['model'], shape: ModelShape): tfTypes.LayersModel {
-  const input = tf.input({ shape: [shape.maxLen], dtype: 'int32' });
-  const x = embed(tf, input, shape, p.embedding_dim);
-  const features =
-    p.arch === 'pool'
-      ? (tf.layers.concatenate().apply([tf.layers.globalAveragePooling1d().apply(x), tf.layers.globalMaxPooling1d().apply(x)] as SymbolicTensor[]) as SymbolicTensor)
-      : convFeatures(tf, x, p.filters || p.embedding_dim, p.kernel_sizes, shape.seed);
-  return tf.model({ inputs: input, outputs: head(tf, features, shape, p.hidden, 0), name: `student_${p.arch}` });
+/**
+ * The student over ids of any length (input shape [batch, null]): embedding, pads zeroed, then
+ * either nothing ('pool') or ReLU convolutions of each `kernel_sizes` width ('cnn', the student's
+ * view of word order), mean‖max pooling over the real positions, optional hidden layer, logits.
+ * A text gets the same logits whatever its batch is padded to (see masked-layers.ts).
+ */
+export function buildStudent(tf: Tf, p: StudentModel, shape: Omit<ModelShape, 'maxLen'>): tfTypes.LayersModel {
+  const { ZeroPads, MaskedMeanMaxPooling } = maskedLayerClasses(tf);
+  const input = tf.input({ shape: [null], dtype: 'int32' });
+  const x = new ZeroPads().apply([embed(tf, input, { ...shape, maxLen: 0 }, p.embedding_dim), input]) as SymbolicTensor;
+  const pool = (features: SymbolicTensor) => new MaskedMeanMaxPooling().apply([features, input]) as SymbolicTensor;
+  let features: SymbolicTensor;
+  if (p.arch === 'pool') features = pool(x);
+  else {
+    const branches = p.kernel_sizes.map((k, i) => {
+      const conv = tf.layers.conv1d({ filters: p.filters, kernelSize: k, activation: 'relu', padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: shape.seed + 10 + i }) });
+      return pool(conv.apply(x) as SymbolicTensor);
+    });
+    features = branches.length === 1 ? branches[0]! : (tf.layers.concatenate().apply(branches) as SymbolicTensor);
+  }
+  return tf.model({ inputs: input, outputs: head(tf, features, { ...shape, maxLen: 0 }, p.hidden, 0), name: `student_${p.arch}` });
 }

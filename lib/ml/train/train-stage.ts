@@ -8,7 +8,7 @@ import type { BackendInfo, Tf } from '../backend/backend.js';
 import { CheckpointDir, trainingFingerprint } from './checkpoint.js';
 import { MEMBER_PREFIX, saveLayersModel } from '../models/model-io.js';
 import type { TrainParams } from '../params.js';
-import { type HistoryRow, type LossFn, scoreLogits, type TrainData, trainModel } from './train.js';
+import { type HistoryRow, type LossFn, predictAll, scoreLogits, type TrainData, trainModel } from './train.js';
 
 /**
  * Tests stop a stage after this many epochs (counted over all members in this process), once the
@@ -160,7 +160,7 @@ export async function runTrainingStage(tf: Tf, backend: BackendInfo, job: TrainJ
 
   // The saved model scored as the later stages will use it (an ensemble averages its members' logits).
   const val = tf.tidy(() => {
-    const logits = job.members.map((member, i) => ('pretrained' in member ? member.valLogits : (models[i]!.predict(member.val.ids) as tfTypes.Tensor2D)));
+    const logits = job.members.map((member, i) => ('pretrained' in member ? member.valLogits : predictAll(tf, models[i]!, member.val)));
     return scoreLogits(tf, (logits.length === 1 ? logits[0]! : tf.addN(logits).div(logits.length)) as tfTypes.Tensor2D, { labels: tf.tensor1d(job.valLabels, 'int32') });
   });
   const epochsRun = histories.reduce((sum, h) => sum + h.length, 0);

@@ -20,6 +20,8 @@ export interface TrainData {
   teacherLogits?: tfTypes.Tensor2D;
   /** 1 where `labels` holds a real hard label, 0 for teacher-only (augmented) rows; absent = all real. */
   labelled?: tfTypes.Tensor1D;
+  /** Real ids per row, for a model of any input length: each batch is cut to its longest row. */
+  lengths?: Int32Array;
 }
 
 /** Everything needed to continue training after a completed epoch exactly as if never stopped. */
@@ -55,9 +57,18 @@ export function learningRate(p: TrainParams, epoch: number): number {
   return 0.5 * p.learning_rate * (1 + Math.cos(Math.PI * progress));
 }
 
-function slice(data: TrainData, idx: tfTypes.Tensor1D): TrainData {
+/** The longest real row among `rows` (the full width when the data has no lengths). */
+function widthOf(data: TrainData, rows: ArrayLike<number>): number {
+  if (!data.lengths) return data.ids.shape[1];
+  let width = 1;
+  for (let i = 0; i < rows.length; i++) width = Math.max(width, data.lengths[rows[i]!]!);
+  return width;
+}
+
+function slice(tf: Tf, data: TrainData, idx: tfTypes.Tensor1D): TrainData {
+  const width = widthOf(data, idx.dataSync());
   return {
-    ids: data.ids.gather(idx) as tfTypes.Tensor2D,
+    ids: width === data.ids.shape[1] ? (data.ids.gather(idx) as tfTypes.Tensor2D) : tf.tidy(() => data.ids.gather(idx).slice([0, 0], [-1, width]) as tfTypes.Tensor2D),
     labels: data.labels.gather(idx) as tfTypes.Tensor1D,
     ...(data.teacherLogits ? { teacherLogits: data.teacherLogits.gather(idx) as tfTypes.Tensor2D } : {}),
     ...(data.labelled ? { labelled: data.labelled.gather(idx) as tfTypes.Tensor1D } : {}),
@@ -76,8 +87,36 @@ export function scoreLogits(tf: Tf, logits: tfTypes.Tensor2D, data: Pick<TrainDa
   });
 }
 
+// Rows per forward pass when a whole split is scored: bounds memory on a large transfer set.
+const EVAL_CHUNK = 2048;
+
+/**
+ * Logits of every row of `data`. With lengths, rows are scored in chunks of similar length, each
+ * cut to its longest row, and put back in order: a long-tailed set costs what its short rows cost.
+ */
+export function predictAll(tf: Tf, model: tfTypes.LayersModel, data: TrainData): tfTypes.Tensor2D {
+  if (!data.lengths) return model.predict(data.ids) as tfTypes.Tensor2D;
+  const lengths = data.lengths;
+  const order = Int32Array.from(lengths.keys()).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
+  const parts: tfTypes.Tensor2D[] = [];
+  for (let start = 0; start < order.length; start += EVAL_CHUNK) {
+    const rows = order.subarray(start, start + EVAL_CHUNK);
+    parts.push(
+      tf.tidy(() => {
+        const ids = data.ids.gather(tf.tensor1d(rows, 'int32')).slice([0, 0], [-1, widthOf(data, rows)]);
+        return model.predict(ids) as tfTypes.Tensor2D;
+      }),
+    );
+  }
+  const inverse = new Int32Array(order.length);
+  order.forEach((row, position) => (inverse[row] = position));
+  const logits = tf.tidy(() => tf.concat(parts).gather(tf.tensor1d(inverse, 'int32')) as tfTypes.Tensor2D);
+  tf.dispose(parts);
+  return logits;
+}
+
 function evaluate(tf: Tf, model: tfTypes.LayersModel, data: TrainData): { loss: number; accuracy: number } {
-  return tf.tidy(() => scoreLogits(tf, model.predict(data.ids) as tfTypes.Tensor2D, data));
+  return tf.tidy(() => scoreLogits(tf, predictAll(tf, model, data), data));
 }
 
 // tfjs Adam's setWeights recomputes βᵗ as pow(β, t+1), which can differ in the last bit from the
@@ -135,10 +174,10 @@ export async function trainModel(
       // The dropout masks follow the global step, so a run resumed at an epoch boundary draws the same masks.
       setDropoutStep(tf, model, epoch * batches + start / p.batch_size);
       const idx = order.slice(start, Math.min(p.batch_size, n - start)) as tfTypes.Tensor1D;
-      const batch = slice(train, idx);
+      const batch = slice(tf, train, idx);
       const value = optimizer.minimize(() => loss(model.apply(batch.ids, { training: true }) as tfTypes.Tensor2D, batch), true)!;
       lossSum += value.dataSync()[0]! * batch.ids.shape[0];
-      tf.dispose([idx, batch.ids, batch.labels, batch.teacherLogits, value]);
+      tf.dispose([idx, batch.ids, batch.labels, batch.teacherLogits, batch.labelled, value]);
       await tf.nextFrame();
     }
     order.dispose();

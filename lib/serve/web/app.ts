@@ -1,8 +1,9 @@
 // The page script (runs in the browser, served compiled from dist/lib/serve/web/app.js). It
 // predicts either through POST /predict or with the exported model loaded into tfjs in the page,
-// using the same compiled tokeniser as the server, so both give the same answer.
+// using the same compiled tokenisers as the server, so both give the same answer.
 import type * as TF from '@tensorflow/tfjs';
-import { encode, tokenize } from '../../ml/text/text.js';
+import { maskedLayerClasses } from '../../ml/models/masked-layers.js';
+import { type InputEncoder, padRows, pieceEncoder, type TokenizerJson, wordEncoder } from '../../ml/text/student-input.js';
 
 declare const tf: typeof TF; // the global of /vendor/tf.min.js
 
@@ -11,7 +12,7 @@ type Mode = 'server' | 'browser';
 interface Metadata {
   model: { name: string; version: string; fingerprint: string };
   labels: string[];
-  preprocessing: { lowercase: boolean; strip_accents: boolean; max_len: number };
+  preprocessing: { tokenizer: 'words' | 'pieces'; lowercase: boolean; strip_accents: boolean; max_len: number };
 }
 
 interface Result {
@@ -21,7 +22,7 @@ interface Result {
 
 interface BrowserModel {
   model: TF.LayersModel;
-  vocab: Record<string, number>;
+  encoder: InputEncoder;
   metadata: Metadata;
 }
 
@@ -47,32 +48,38 @@ async function getJson<T>(url: string): Promise<T> {
   return (await response.json()) as T;
 }
 
+async function loadEncoder(metadata: Metadata, version: string): Promise<InputEncoder> {
+  const { tokenizer, lowercase, strip_accents, max_len: maxLen } = metadata.preprocessing;
+  if (tokenizer === 'pieces') {
+    const [json, config] = await Promise.all([
+      getJson<TokenizerJson>(`/model/tokenizer.json?v=${version}`),
+      getJson<Record<string, unknown>>(`/model/tokenizer_config.json?v=${version}`),
+    ]);
+    return pieceEncoder(json, config);
+  }
+  return wordEncoder(await getJson<Record<string, number>>(`/model/vocab.json?v=${version}`), { lowercase, strip_accents }, maxLen);
+}
+
 async function loadBrowserModel(): Promise<BrowserModel> {
   // The CPU backend: for a model this small it answers faster than WebGL, and needs no GPU.
   await tf.setBackend('cpu');
+  maskedLayerClasses(tf); // the student's own layers, before its model.json is read
   const metadata = await getJson<Metadata>('/metadata');
   const version = encodeURIComponent(metadata.model.fingerprint);
-  const [model, vocab] = await Promise.all([
-    tf.loadLayersModel(`/model/model.json?v=${version}`),
-    getJson<Record<string, number>>(`/model/vocab.json?v=${version}`),
-  ]);
-  return { model, vocab, metadata };
+  const [model, encoder] = await Promise.all([tf.loadLayersModel(`/model/model.json?v=${version}`), loadEncoder(metadata, version)]);
+  return { model, encoder, metadata };
 }
 
-async function predictInBrowser({ model, vocab, metadata }: BrowserModel, text: string): Promise<Result> {
-  const probs = tf.tidy(() => tf.softmax(model.predict(encodeText(vocab, metadata, text)) as TF.Tensor));
+async function predictInBrowser({ model, encoder, metadata }: BrowserModel, text: string): Promise<Result> {
+  const width = (model.inputs[0]?.shape[1] as number | null | undefined) ?? null;
+  const { ids, width: w } = padRows([encoder.ids(text)], width);
+  const probs = tf.tidy(() => tf.softmax(model.predict(tf.tensor2d(ids, [1, w], 'int32')) as TF.Tensor));
   const values = await probs.data();
   probs.dispose();
   const probabilities: Record<string, number> = {};
   metadata.labels.forEach((label, index) => (probabilities[label] = values[index] ?? 0));
   const label = metadata.labels.reduce((best, name) => ((probabilities[name] ?? 0) > (probabilities[best] ?? 0) ? name : best));
   return { label, probabilities };
-}
-
-function encodeText(vocab: Record<string, number>, metadata: Metadata, text: string): TF.Tensor2D {
-  const { lowercase, strip_accents, max_len: maxLen } = metadata.preprocessing;
-  const ids = encode(tokenize(text, { lowercase, strip_accents }), vocab, maxLen);
-  return tf.tensor2d(ids, [1, maxLen], 'int32');
 }
 
 async function predictOnServer(text: string): Promise<Result> {

@@ -36,6 +36,7 @@ export const indexHtml = `<!doctype html>
 </dl>
 <p id="status">Type a sentence.</p>
 <script src="/vendor/tf.min.js"></script>
+<script type="importmap">{"imports": {"@huggingface/tokenizers": "/vendor/tokenizers.mjs"}}</script>
 <script type="module" src="/static/lib/serve/web/app.js"></script>
 </body>
 </html>
