@@ -1,6 +1,7 @@
 // Prepares what the tests need beyond node_modules, idempotently and quickly when already done:
 // a Python venv under .venv/ with a pinned MLflow (the tracking tests run a real server) and a
-// pinned moto (its standalone S3 server is what the remote-cache tests push to and pull from),
+// pinned moto (its standalone S3 server is what the remote-cache tests push to and pull from) and
+// Hugging Face tokenizers (the student's exported tokenizer.json must give its ids in Python too),
 // Debian's chromium for the browser tests (never a browser download), and the teacher's default
 // encoder in models/encoder (the transformer-teacher tests use the real one), fetched as
 // `npm run setup` fetches it.
@@ -11,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 
 export const MLFLOW_VERSION = '3.17.2';
 export const MOTO_VERSION = '5.2.5';
+// The student's exported tokenizer.json is checked against Hugging Face's own Rust tokenizer (as bench:encoder pins it).
+export const TOKENIZERS_VERSION = '0.23.3';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const venv = join(root, '.venv');
 
@@ -19,7 +22,7 @@ function run(cmd, args) {
   execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: root });
 }
 
-function installed(pkg, command) {
+function installed(pkg, command = 'python') {
   const bin = join(venv, 'bin', 'python');
   if (!existsSync(join(venv, 'bin', command))) return null;
   try {
@@ -32,6 +35,7 @@ function installed(pkg, command) {
 const wanted = [];
 if (installed('mlflow', 'mlflow') !== MLFLOW_VERSION) wanted.push(`mlflow==${MLFLOW_VERSION}`);
 if (installed('moto', 'moto_server') !== MOTO_VERSION) wanted.push(`moto[server]==${MOTO_VERSION}`);
+if (installed('tokenizers') !== TOKENIZERS_VERSION) wanted.push(`tokenizers==${TOKENIZERS_VERSION}`);
 if (wanted.length > 0) {
   if (!existsSync(join(venv, 'bin', 'python'))) run('python3', ['-m', 'venv', venv]);
   run(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...wanted]);

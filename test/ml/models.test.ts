@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { loadTf } from '../../lib/ml/backend/backend.js';
 import { loadLayersModel, saveLayersModel } from '../../lib/ml/models/model-io.js';
 import { buildStudent, buildTeacherMember } from '../../lib/ml/models/models.js';
-import { loadMlParams } from '../../lib/ml/params.js';
+import { MASKED_POOLING, ZERO_PADS } from '../../lib/ml/models/masked-layers.js';
+import { SIZE_PRESETS, studentModel } from '../../lib/ml/models/student-sizes.js';
+import { loadMlParams, STUDENT_SIZES } from '../../lib/ml/params.js';
 import { countOnnxParams } from '../../lib/ml/teacher/onnx-params.js';
 import { defaultEncoderDir } from './encoder-fixture.js';
 import { setDropoutStep, STEP_DROPOUT, stepDropoutClass } from '../../lib/ml/models/step-dropout.js';
@@ -16,22 +18,46 @@ const params = loadMlParams(path.resolve('.'));
 const shape = { vocabSize: params.vocab.max_size, maxLen: params.text.max_len, numClasses: 2, seed: 7 };
 
 describe('models', () => {
-  it('the default student, at the largest vocabulary params.yaml allows, has at least 100× fewer parameters than the default transformer teacher', () => {
+  it('each student size, over 25,000 pieces, keeps its budget: ≥ 100× / 30× / 10× fewer parameters than the default transformer teacher', () => {
     expect(params.teacher.members).toEqual(['transformer']);
     const teacher = countOnnxParams(path.join(defaultEncoderDir(), 'onnx/model_quantized.onnx'));
-    const student = buildStudent(tf, params.student.model, shape).countParams();
-    expect(teacher / student).toBeGreaterThanOrEqual(100);
+    const ratios = { tiny: 100, small: 30, base: 10 } as const;
+    for (const size of STUDENT_SIZES) {
+      const student = buildStudent(tf, studentModel({ ...params.student, size, model: {} }), { ...shape, vocabSize: 25_000 }).countParams();
+      expect(student).toBeLessThanOrEqual(SIZE_PRESETS[size].maxParams);
+      expect(teacher / SIZE_PRESETS[size].maxParams).toBeGreaterThanOrEqual(ratios[size]);
+    }
   });
 
-  it('every architecture maps [batch, maxLen] ids to [batch, classes] logits, identically for the same seed', () => {
+  it('a student gives a text the same logits whatever its batch is padded to, and loads again after saving', async () => {
+    const tiny = { vocabSize: 20, numClasses: 2, seed: 3 };
+    for (const arch of ['pool', 'cnn'] as const) {
+      const model = buildStudent(tf, { arch, embedding_dim: 4, hidden: 3, filters: 5, kernel_sizes: [1, 2, 3] }, tiny);
+      const alone = (model.predict(tf.tensor2d([[2, 3, 4]], undefined, 'int32')) as tfTypes.Tensor).arraySync() as number[][];
+      const padded = (model.predict(tf.tensor2d([[2, 3, 4, 0, 0, 0, 0], [5, 6, 7, 8, 9, 10, 11]], undefined, 'int32')) as tfTypes.Tensor).arraySync() as number[][];
+      padded[0]!.forEach((logit, c) => expect(logit).toBeCloseTo(alone[0]![c]!, 5));
+      const empty = (model.predict(tf.tensor2d([[0, 0]], undefined, 'int32')) as tfTypes.Tensor).arraySync() as number[][];
+      expect(empty[0]!.every(Number.isFinite)).toBe(true);
+      const dir = mkdtempSync(path.join(tmpdir(), 'kd-models-'));
+      try {
+        await saveLayersModel(model, dir);
+        const loaded = await loadLayersModel(dir);
+        expect((loaded.predict(tf.tensor2d([[2, 3, 4]], undefined, 'int32')) as tfTypes.Tensor).arraySync()).toEqual(alone);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
+  it('every architecture maps [batch, length] ids to [batch, classes] logits, identically for the same seed', () => {
     const tiny = { vocabSize: 20, maxLen: 6, numClasses: 3, seed: 1 };
     const ids = tf.tensor2d([[2, 3, 4, 5, 0, 0]], undefined, 'int32');
     const teacherParams = { ...params.teacher, embedding_dim: 4, cnn: { filters: 3, kernel_sizes: [2, 3] }, bilstm: { units: 3 }, hidden: 4 };
     const models = () => [
       buildTeacherMember(tf, 'cnn', teacherParams, tiny),
       buildTeacherMember(tf, 'bilstm', teacherParams, tiny),
-      buildStudent(tf, { arch: 'pool', embedding_dim: 4, hidden: 0, filters: 0, kernel_sizes: [3] }, tiny),
-      buildStudent(tf, { arch: 'cnn', embedding_dim: 4, hidden: 2, filters: 0, kernel_sizes: [3] }, tiny),
+      buildStudent(tf, { arch: 'pool', embedding_dim: 4, hidden: 0, filters: 1, kernel_sizes: [3] }, tiny),
+      buildStudent(tf, { arch: 'cnn', embedding_dim: 4, hidden: 2, filters: 4, kernel_sizes: [3] }, tiny),
       buildStudent(tf, { arch: 'cnn', embedding_dim: 4, hidden: 0, filters: 5, kernel_sizes: [1, 2] }, tiny),
     ];
     const first = models().map((m) => (m.predict(ids) as import('@tensorflow/tfjs').Tensor).arraySync());
@@ -85,8 +111,9 @@ describe('models', () => {
     }
   });
 
-  it('the student has no dropout layer, so its export holds no custom class', () => {
-    const student = buildStudent(tf, params.student.model, shape);
-    expect(student.layers.some((l) => l.getClassName() === STEP_DROPOUT || l.getClassName() === 'Dropout')).toBe(false);
+  it('the student has no dropout layer: its only custom classes are the masked layers the browser page registers', () => {
+    const student = buildStudent(tf, studentModel(params.student), shape);
+    const classes = new Set(student.layers.map((l) => l.getClassName()));
+    expect([...classes].sort()).toEqual(['Concatenate', 'Conv1D', 'Dense', 'Embedding', 'InputLayer', MASKED_POOLING, ZERO_PADS].sort());
   });
 });

@@ -44,7 +44,7 @@ async function trainOn(tf: Tf, backend: string, kind: 'teacher' | 'student') {
   const model =
     kind === 'teacher'
       ? buildTeacherMember(tf, 'cnn', teacherParams as Parameters<typeof buildTeacherMember>[2], shape)
-      : buildStudent(tf, { arch: 'pool', embedding_dim: 6, hidden: 0 }, shape);
+      : buildStudent(tf, { arch: 'pool', embedding_dim: 6, hidden: 0, filters: 1, kernel_sizes: [1] }, shape);
   const train = rows(tf, 96, 0);
   const val = rows(tf, 32, 1);
   const loss = (logits: tfTypes.Tensor2D, b: { labels: tfTypes.Tensor1D }) => tf.losses.softmaxCrossEntropy(tf.oneHot(b.labels, 2), logits) as tfTypes.Scalar;

@@ -16,7 +16,7 @@ const hardLoss = (logits: import('@tensorflow/tfjs').Tensor2D, b: { labels: impo
   tf.losses.softmaxCrossEntropy(tf.oneHot(b.labels, 2), logits) as import('@tensorflow/tfjs').Scalar;
 
 async function run() {
-  const model = buildStudent(tf, { arch: 'pool', embedding_dim: 4, hidden: 0 }, { vocabSize: 10, maxLen: 4, numClasses: 2, seed: 3 });
+  const model = buildStudent(tf, { arch: 'pool', embedding_dim: 4, hidden: 0, filters: 1, kernel_sizes: [1] }, { vocabSize: 10, maxLen: 4, numClasses: 2, seed: 3 });
   const history = await trainModel(tf, model, data(120, 0), data(40, 1), p, hardLoss, 3);
   return { model, history };
 }
