@@ -120,6 +120,8 @@ export const mlParamsSchema = z.object({
     tokenizer: z.enum(['encoder', 'words']).default('encoder'),
     /** Pieces per text the student reads with tokenizer: encoder (a paragraph); words read text.max_len. */
     max_tokens: z.number().int().min(1).max(4096).default(256),
+    /** encoder: the embedding table starts as the teacher's own piece embeddings reduced by PCA (tokenizer: encoder); random: uniform ±0.05. */
+    init: z.enum(['encoder', 'random']).default('random'),
     model: studentModelSchema.partial().default({}),
     train: trainSchema,
     temperature: z.number().positive(),

@@ -1,7 +1,10 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import type { Tf } from '../backend/backend.js';
 import type { TrainingInputs } from '../data/train-data.js';
-import { ENCODER_DIR } from '../teacher/encoder-folder.js';
+import path from 'node:path';
+import { ENCODER_DIR, onnxFileFor, readEncoderFolder } from '../teacher/encoder-folder.js';
+import { onnxWordEmbeddings } from '../teacher/onnx-params.js';
+import { pcaEmbeddings } from './embedding-init.js';
 import type { MlParams } from '../params.js';
 import { studentInput, type StudentInput } from '../text/student-tokenizer.js';
 import { buildStudent } from './models.js';
@@ -18,6 +21,18 @@ export interface StudentSpec {
   extraInputs: string[];
 }
 
+/** The teacher's input piece embeddings reduced to `dim` by PCA, rows in the student's id order (null when the ONNX file has no such table). */
+function encoderEmbeddings(tf: Tf, root: string, params: MlParams, encoderIds: Int32Array, dim: number): tfTypes.Tensor2D | null {
+  const { dir } = readEncoderFolder(root);
+  const vocabRows = Math.max(...encoderIds) + 1;
+  const table = onnxWordEmbeddings(path.join(dir, onnxFileFor(params.teacher.transformer.dtype)), vocabRows);
+  if (!table) {
+    process.stderr.write(`train: ${ENCODER_DIR} has no word-embedding table the student can start from: random initialisation\n`);
+    return null;
+  }
+  return pcaEmbeddings(tf, table, encoderIds, dim, params.seed);
+}
+
 /**
  * The student of `params` (size, tokenizer, model keys), checked against its size's parameter
  * budget before anything is trained or written.
@@ -25,7 +40,12 @@ export interface StudentSpec {
 export function studentSpec(tf: Tf, root: string, params: MlParams, inputs: TrainingInputs): StudentSpec {
   const input = studentInput(root, params, inputs.train.map((example) => example.text), inputs.vocab);
   const model = studentModel(params.student);
-  const build = (seed: number) => buildStudent(tf, model, { vocabSize: input.vocabSize, numClasses: inputs.labels.length, seed });
+  const initial = params.student.init === 'encoder' && input.encoderIds ? encoderEmbeddings(tf, root, params, input.encoderIds, model.embedding_dim) : null;
+  const build = (seed: number) => {
+    const student = buildStudent(tf, model, { vocabSize: input.vocabSize, numClasses: inputs.labels.length, seed });
+    if (initial) student.layers.find((layer) => layer.getClassName() === 'Embedding')!.setWeights([initial]);
+    return student;
+  };
   const probe = build(params.seed);
   const count = probe.countParams();
   probe.dispose();

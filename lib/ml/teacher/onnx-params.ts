@@ -117,12 +117,12 @@ const UINT8 = 2;
 const INT8 = 3;
 
 /**
- * The encoder's input word-embedding table [rows × width] as float32: the graph initializer of
- * `rows` rows named like `…word_embeddings…` — float, or quantised per row as `<name>_q` (int8 or
+ * The encoder's input word-embedding table [rows × width] as float32: the graph initializer of at
+ * least `minRows` rows named like `…word_embeddings…` — float, or quantised per row as `<name>_q` (int8 or
  * uint8) with `<name>_scale` and an optional `<name>_zero_point`, as ONNX Runtime's quantiser
  * writes it. Null when the model has none (the student then starts from random embeddings).
  */
-export function onnxWordEmbeddings(file: string, rows: number): { width: number; data: Float32Array } | null {
+export function onnxWordEmbeddings(file: string, minRows: number): { width: number; data: Float32Array } | null {
   const bytes = readFileSync(file);
   const tensors = new Map<string, TensorInfo>();
   for (const graph of fields(bytes, 0, bytes.length, 7)) {
@@ -131,9 +131,9 @@ export function onnxWordEmbeddings(file: string, rows: number): { width: number;
       tensors.set(info.name, info);
     }
   }
-  const table = [...tensors.values()].find((t) => /word_embeddings/.test(t.name) && t.dims.length === 2 && t.dims[0] === rows && t.raw !== null);
+  const table = [...tensors.values()].find((t) => /word_embeddings/.test(t.name) && t.dims.length === 2 && t.dims[0]! >= minRows && t.raw !== null);
   if (!table) return null;
-  const width = table.dims[1]!;
+  const [rows, width] = table.dims as [number, number];
   const raw = bytes.subarray(table.raw!.start, table.raw!.end);
   const data = new Float32Array(rows * width);
   if (table.dataType === FLOAT) {

@@ -77,6 +77,8 @@ export interface StudentInput {
   encoder: InputEncoder;
   /** Rows of the student's embedding table: pieces (special tokens included) or words. */
   vocabSize: number;
+  /** With pieces: each student id's id in the encoder's own vocabulary (what its embedding table is indexed by). */
+  encoderIds?: Int32Array;
   files: Record<string, string>;
 }
 
@@ -99,6 +101,7 @@ export function studentInput(root: string, params: MlParams, trainTexts: readonl
   return {
     encoder: pieceEncoder(json, config),
     vocabSize: Object.keys(json.model.vocab).length,
+    encoderIds: Int32Array.from(Object.entries(json.model.vocab).sort(([, a], [, b]) => a - b), ([piece]) => full.model.vocab[piece]!),
     files: { [TOKENIZER_FILE]: `${JSON.stringify(json)}\n`, [TOKENIZER_CONFIG_FILE]: `${JSON.stringify(config, null, 2)}\n` },
   };
 }
