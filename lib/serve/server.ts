@@ -5,7 +5,7 @@ import { KdError } from '../errors.js';
 import type { RequestLimits } from './api-schema.js';
 import { MicroBatcher } from './batcher.js';
 import type { Variant } from './export-bundle.js';
-import { HttpError, sendError } from './http-io.js';
+import { HttpError, requestTimedOut, sendError } from './http-io.js';
 import { ServeMetrics } from './metrics.js';
 import { loadExport, ModelHolder, type ReloadResult } from './model-holder.js';
 import { createRouter, type Scored } from './routes.js';
@@ -117,7 +117,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     let routeName = 'unknown';
     // 'close' also fires when the client went away before the answer was complete.
     res.on('close', () => {
-      metrics.requests.inc({ route: routeName, status: String(res.statusCode) });
+      // A request cut off by --request-timeout got Node's own 408, not our (unsent) answer.
+      const status = !res.headersSent && requestTimedOut(req) ? 408 : res.statusCode;
+      metrics.requests.inc({ route: routeName, status: String(status) });
       metrics.latency.observe({ route: routeName }, (performance.now() - start) / 1000);
       inFlight -= 1;
       if (inFlight === 0) onIdle?.();
