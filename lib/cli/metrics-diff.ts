@@ -50,7 +50,8 @@ export function diffRows(baseline: MetricsByFile, now: MetricsByFile, all: boole
 }
 
 const NUMBER = String.raw`[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?`;
-const GATE = new RegExp(String.raw`^\s*([^<>\s]+)\s*([<>])\s*(${NUMBER})\s*$`);
+// A key may hold spaces (it is a JSON key path), but not < or >.
+const GATE = new RegExp(String.raw`^\s*([^<>]*[^<>\s])\s*([<>])\s*(${NUMBER})\s*$`);
 
 const gateSchema = z.string().transform((expression, ctx): Gate => {
   const match = GATE.exec(expression);
