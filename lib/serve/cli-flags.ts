@@ -3,6 +3,7 @@ import { KdError } from '../errors.js';
 import { VARIANTS } from './export-bundle.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
+const ms = (min: number) => z.coerce.number().int().min(min, `must be at least ${min} (milliseconds)`);
 
 // commander hands flag values over as strings; zod turns them into numbers or names the flag at fault.
 const flagsSchema = z.object({
@@ -18,6 +19,10 @@ const flagsSchema = z.object({
   maxBodyBytes: int(64),
   watch: z.boolean(),
   watchIntervalMs: int(50),
+  // Milliseconds, like Node's own settings; under 100 is more likely seconds typed by mistake.
+  requestTimeout: ms(100),
+  headersTimeout: ms(100),
+  maxConnections: int(1),
   json: z.boolean().default(false),
 });
 
@@ -29,6 +34,9 @@ export function parseServeFlags(raw: Record<string, unknown>): ServeFlags {
   if (result.success) {
     if (result.data.maxQueue < result.data.maxBatchTexts) {
       throw new KdError(`serve: --max-queue ${result.data.maxQueue} must be at least --max-batch-texts ${result.data.maxBatchTexts}, or a full batch request could never be queued`, 2);
+    }
+    if (result.data.headersTimeout > result.data.requestTimeout) {
+      throw new KdError(`serve: --headers-timeout ${result.data.headersTimeout} must be at most --request-timeout ${result.data.requestTimeout}: the headers are part of the request`, 2);
     }
     return result.data;
   }

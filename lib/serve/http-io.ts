@@ -34,6 +34,11 @@ export function requireJson(req: IncomingMessage): void {
   }
 }
 
+/** Whether Node cut the request off for taking longer than --request-timeout (it answers 408 itself). */
+export function requestTimedOut(req: IncomingMessage): boolean {
+  return (req.socket.errored as NodeJS.ErrnoException | null)?.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+}
+
 /**
  * Reads a request body of at most `maxBytes`: a too-large Content-Length is refused before
  * reading, and a chunked body is cut off as soon as it passes the limit.
@@ -52,6 +57,10 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
     }
   } catch (error) {
     if (error instanceof HttpError) throw error;
+    // Node has already answered 408 and closed the socket; this names it in the metrics.
+    if (requestTimedOut(req)) {
+      throw new HttpError(408, 'request_timeout', 'the request body was not received in time');
+    }
     throw new HttpError(400, 'request_aborted', `the request body could not be read: ${(error as Error).message}`);
   }
   return Buffer.concat(chunks, size);

@@ -26,6 +26,11 @@ export class ServeMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  readonly refusedConnections = new Counter({
+    name: 'kd_serve_connections_refused_total',
+    help: 'Connections closed at once because --max-connections were open',
+    registers: [this.registry],
+  });
   readonly batchSize = new Histogram({
     name: 'kd_serve_batch_size',
     help: 'Texts per model call (micro-batching gathers concurrent requests into one call)',

@@ -59,6 +59,15 @@ function predictRoute(context: RouteContext): Route {
   };
 }
 
+/** The rest of a path after `from`, percent-decoded; malformed encoding (`%E0%A4%A`) is the client's error. */
+function decodePathPart(pathname: string, from: number): string {
+  try {
+    return decodeURIComponent(pathname.slice(from));
+  } catch {
+    throw new HttpError(400, 'invalid_path', `${pathname} is not valid percent-encoded UTF-8`);
+  }
+}
+
 /** The route table: fixed paths by method, plus /model/<file> and /static/lib/<module>. */
 export function createRouter(context: RouteContext): (pathname: string, method: string) => Resolved {
   const { holder, batcher, metrics, limits } = context;
@@ -111,7 +120,7 @@ export function createRouter(context: RouteContext): (pathname: string, method: 
       return { name: '/static', route: async (_req, res) => sendAsset(res, await compiledModule(relative)) };
     }
     if (method === 'GET' && pathname.startsWith('/model/')) {
-      return { name: '/model', route: modelFile(decodeURIComponent(pathname.slice('/model/'.length))) };
+      return { name: '/model', route: modelFile(decodePathPart(pathname, '/model/'.length)) };
     }
     const byMethod = routes[pathname];
     if (!byMethod) throw new HttpError(404, 'not_found', `no route ${pathname}`);

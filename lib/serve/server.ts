@@ -1,11 +1,11 @@
-import { createServer } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { KdError } from '../errors.js';
 import type { RequestLimits } from './api-schema.js';
 import { MicroBatcher } from './batcher.js';
 import type { Variant } from './export-bundle.js';
-import { HttpError, sendError } from './http-io.js';
+import { HttpError, requestTimedOut, sendError } from './http-io.js';
 import { ServeMetrics } from './metrics.js';
 import { loadExport, ModelHolder, type ReloadResult } from './model-holder.js';
 import { createRouter, type Scored } from './routes.js';
@@ -29,6 +29,12 @@ export interface ServeOptions extends RequestLimits {
   watchSettleMs: number;
   /** Longest wait for requests in flight on shutdown before connections are cut. */
   shutdownGraceMs: number;
+  /** Longest time a client may take to send a whole request (headers and body); then 408 and the connection is closed. */
+  requestTimeoutMs: number;
+  /** Longest time a client may take to send a request's headers (at most requestTimeoutMs). */
+  headersTimeoutMs: number;
+  /** Most open connections; a connection beyond it is closed at once, so a flood cannot exhaust file descriptors. */
+  maxConnections: number;
   log: (line: string) => void;
 }
 
@@ -46,10 +52,19 @@ export const DEFAULT_SERVE_OPTIONS: Omit<ServeOptions, 'log'> = {
   watchIntervalMs: 1000,
   watchSettleMs: 500,
   shutdownGraceMs: 10_000,
+  // Node's defaults (300 s for a request, 60 s for its headers) let a slow client hold a
+  // connection and up to --max-body-bytes of memory for minutes; our requests are small JSON.
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  // Below the usual soft limit of 1024 file descriptors (ulimit -n), with room for the model's
+  // files and the process's own: a flood is refused connection by connection instead of EMFILE.
+  maxConnections: 512,
 };
 
 export interface RunningServer {
   url: string;
+  /** The node:http server (its timeouts and connection cap are set from the options). */
+  http: Server;
   holder: ModelHolder;
   metrics: ServeMetrics;
   reload(): Promise<ReloadResult>;
@@ -95,21 +110,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
 
-  const server = createServer(async (req, res) => {
+  const handler: RequestListener = async (req, res) => {
     const start = performance.now();
     inFlight += 1;
     if (shuttingDown) res.setHeader('connection', 'close');
     let routeName = 'unknown';
     // 'close' also fires when the client went away before the answer was complete.
     res.on('close', () => {
-      metrics.requests.inc({ route: routeName, status: String(res.statusCode) });
+      // A request cut off by --request-timeout got Node's own 408, not our (unsent) answer.
+      const status = !res.headersSent && requestTimedOut(req) ? 408 : res.statusCode;
+      metrics.requests.inc({ route: routeName, status: String(status) });
       metrics.latency.observe({ route: routeName }, (performance.now() - start) / 1000);
       inFlight -= 1;
       if (inFlight === 0) onIdle?.();
     });
     try {
-      const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-      const { route, name } = router(pathname, req.method ?? 'GET');
+      const { route, name } = router(requestPath(req.url), req.method ?? 'GET');
       routeName = name;
       await route(req, res);
     } catch (error) {
@@ -119,16 +135,43 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       if (!res.headersSent) sendError(res, failure);
       else res.destroy();
     }
-  });
+  };
+  const server = createServer(
+    {
+      requestTimeout: options.requestTimeoutMs,
+      headersTimeout: options.headersTimeoutMs,
+      // Node looks for expired requests every 30 s by default, which would let a slow client
+      // outlive a short timeout by that much; a tenth of the shorter timeout, 50 ms to 1 s, is cheap.
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(options.headersTimeoutMs / 10))),
+    },
+    handler,
+  );
   server.keepAliveTimeout = 5_000;
+  server.maxConnections = options.maxConnections;
+  let lastDropLog = 0;
+  server.on('drop', () => {
+    metrics.refusedConnections.inc();
+    // One line a second at most: a flood must not turn into a flood of log lines.
+    if (performance.now() - lastDropLog < 1000) return;
+    lastDropLog = performance.now();
+    options.log(`refused a connection: ${options.maxConnections} connections are open (--max-connections)`);
+  });
 
   await new Promise<void>((resolveListen, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
+    const refuse = (error: NodeJS.ErrnoException): void => {
       void holder.close();
       reject(new KdError(`serve: cannot listen on ${options.host}:${options.port}: ${error.code === 'EADDRINUSE' ? 'the port is in use (pick another with --port)' : error.message}`));
+    };
+    server.once('error', refuse);
+    server.listen(options.port, options.host, () => {
+      // This listener is about listen() only: left attached, a later error (EMFILE when a
+      // connection cannot be accepted) would free the model and every /predict would fail.
+      server.off('error', refuse);
+      resolveListen();
     });
-    server.listen(options.port, options.host, () => resolveListen());
   });
+  // Node keeps listening after such an error; without a listener it would crash the process.
+  server.on('error', (error: NodeJS.ErrnoException) => options.log(`server error (still serving): ${error.message}`));
   const address = server.address() as AddressInfo;
   url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   if (options.watchIntervalMs > 0) holder.watch(options.watchIntervalMs, options.watchSettleMs);
@@ -145,7 +188,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await holder.close();
   };
 
-  return { url, holder, metrics, reload: () => holder.reload(), close };
+  return { url, http: server, holder, metrics, reload: () => holder.reload(), close };
+}
+
+/** The path of a request target; a target that is no URL path (`//`, `//a b`) is a 400, not a crash. */
+function requestPath(target: string | undefined): string {
+  try {
+    return new URL(target ?? '/', 'http://localhost').pathname;
+  } catch {
+    throw new HttpError(400, 'invalid_path', `${JSON.stringify(target)} is not a valid request path`);
+  }
 }
 
 function describe(identity: ModelIdentity): string {

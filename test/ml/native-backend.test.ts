@@ -1,23 +1,19 @@
-import { createRequire } from 'node:module';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { loadTf, type Tf } from '../../lib/ml/backend/backend.js';
 import { buildStudent, buildTeacherMember } from '../../lib/ml/models/models.js';
 import { trainModel } from '../../lib/ml/train/train.js';
+import { needs } from '../prerequisites.js';
 
 // @tensorflow/tfjs-node is not a dependency: `npm run native` (scripts/native.mjs) builds it
-// against the tensorflow-cpu wheel's C library, and .ci/run does so before the tests. Without it
-// this file is skipped, and says so.
-function nativeMissing(): string | undefined {
-  try {
-    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');
-    return undefined;
-  } catch {
-    return '@tensorflow/tfjs-node is not installed (run `npm run native`)';
-  }
+// against the tensorflow-cpu wheel's C library, and .ci/run does so before the tests. Loading it
+// is the check, not finding it: a build whose libtensorflow is gone resolves but cannot load.
+// Without it this file is skipped and says so, or fails under CI=true.
+async function nativeMissing(): Promise<string | undefined> {
+  const attempt = (await loadTf()).info.attempts.find((a) => a.package === '@tensorflow/tfjs-node');
+  return attempt?.loaded ? undefined : `@tensorflow/tfjs-node does not load (${attempt?.error ?? 'not tried'})`;
 }
-const missing = nativeMissing();
-if (missing) console.warn(`native-backend.test.ts skipped: ${missing}`);
+const withNative = needs(await nativeMissing(), 'build it with `npm run native` (or `npm run setup`; about a minute, needs a C++ compiler and python3 with pip; docs/native.md)');
 
 // A toy task with every ingredient of the real models: token 2 or 3 anywhere in the sequence
 // decides the class, the rest is noise from a 24-token vocabulary.
@@ -55,7 +51,7 @@ async function trainOn(tf: Tf, backend: string, kind: 'teacher' | 'student') {
   return { history, probs };
 }
 
-describe.skipIf(missing !== undefined)('native backend (@tensorflow/tfjs-node from `npm run native`)', () => {
+withNative.describe('native backend (@tensorflow/tfjs-node from `npm run native`)', () => {
   it('is the backend lib/ml/backend/backend.ts picks', async () => {
     const { tf, info } = await loadTf();
     expect(info).toMatchObject({ backend: 'tensorflow', package: '@tensorflow/tfjs-node' });

@@ -109,11 +109,12 @@ describe.concurrent('status, dag, params, metrics, gc', () => {
     await git(p, 'init', '-q');
     await git(p, 'add', 'pipeline.yaml', 'params.yaml', 'pipeline.lock');
     await git(p, 'commit', '-q', '-m', 'baseline');
-    expect((await p.kd(['metrics', 'diff', '--json'])).json).toEqual({ baseline: 'HEAD', metrics: [] });
+    expect((await p.kd(['metrics', 'diff', '--json'])).json).toEqual({ baseline: 'HEAD', metrics: [], failed: [] });
     expect((await p.run('--set', 'a=1.25')).results.score).toBe('ran');
     expect((await p.kd(['metrics', 'diff', '--json'])).json).toEqual({
       baseline: 'HEAD',
       metrics: [{ path: 'metrics.json', key: 'acc', old: 1, new: 1.25, change: 0.25 }],
+      failed: [],
     });
     // The same comparison against a lock file given by path.
     const committed = await execa('git', ['show', 'HEAD:pipeline.lock'], { cwd: p.dir });

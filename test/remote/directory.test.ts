@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, cliEnv, removeProjects, type Project } from '../pipeline/harness.js';
+import { needs } from '../prerequisites.js';
 import { cloneOf, corruptObjects, producer } from './projects.js';
 
 const dirs: string[] = [];
@@ -24,8 +25,17 @@ function files(dir: string, prefix = ''): string[] {
   return readdirSync(path.join(dir, prefix), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(dir, `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
 }
 
-/** Whether this machine lets us mount a small tmpfs in a user + mount namespace (Linux; CI's does). */
-const canMountTmpfs = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs /tmp'], { stdio: 'ignore' }).status === 0;
+/** Why this machine cannot mount a small tmpfs in a user + mount namespace (Linux; CI's can), or undefined. */
+function tmpfsMissing(): string | undefined {
+  const probe = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs /tmp'], { encoding: 'utf8' });
+  if (probe.status === 0) return undefined;
+  const reason = probe.error ? probe.error.message : probe.stderr.trim().split('\n')[0] || `exit ${probe.status}`;
+  return `a tmpfs in a user + mount namespace (\`unshare --user --map-root-user --mount\`) cannot be mounted here: ${reason}`;
+}
+const tmpfs = needs(
+  tmpfsMissing(),
+  "the full-disk test needs Linux with util-linux's unshare and unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 23.10+ also kernel.apparmor_restrict_unprivileged_userns=0)",
+);
 
 describe('remote cache in a directory', () => {
   it('run and push in A; a fresh clone B restores every stage with run --pull, runs none, and status --check passes', async () => {
@@ -63,7 +73,7 @@ describe('remote cache in a directory', () => {
     expect(corruptObjects(b)).toEqual([]);
   });
 
-  it.skipIf(!canMountTmpfs)('a full local disk: a clear error, no partial object, the lock untouched, and the pull resumes once there is room', async () => {
+  tmpfs.it('a full local disk: a clear error, no partial object, the lock untouched, and the pull resumes once there is room', async () => {
     const a = producer(3, 512);
     await withDirectory(a);
     expect((await a.run()).code).toBe(0);

@@ -56,6 +56,15 @@ describe('kd-pipeline serve', () => {
     const badPort = await execa('node', ['bin/kd-pipeline.js', 'serve', '--port', 'http'], { reject: false });
     expect(badPort.exitCode).toBe(2);
     expect(badPort.stderr).toMatch(/^kd-pipeline: error: serve: --port "http": /m);
+    const seconds = await execa('node', ['bin/kd-pipeline.js', 'serve', '--request-timeout', '30'], { reject: false });
+    expect(seconds.exitCode).toBe(2);
+    expect(seconds.stderr).toMatch(/^kd-pipeline: error: serve: --request-timeout "30": must be at least 100 \(milliseconds\)$/m);
+    const headers = await execa('node', ['bin/kd-pipeline.js', 'serve', '--headers-timeout', '5000', '--request-timeout', '1000'], { reject: false });
+    expect(headers.exitCode).toBe(2);
+    expect(headers.stderr).toMatch(/^kd-pipeline: error: serve: --headers-timeout 5000 must be at most --request-timeout 1000/m);
+    const cap = await execa('node', ['bin/kd-pipeline.js', 'serve', '--max-connections', '0'], { reject: false });
+    expect(cap.exitCode).toBe(2);
+    expect(cap.stderr).toMatch(/^kd-pipeline: error: serve: --max-connections "0": /m);
     const missing = await execa('node', ['bin/kd-pipeline.js', 'serve', '--model', path.join(tmp.dir, 'nope'), '--port', '0'], { reject: false });
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toMatch(/kd-pipeline: error: .*nope: no such export directory/);

@@ -1,12 +1,6 @@
 import type { Command } from 'commander';
 
-interface DiffRow {
-  path: string;
-  key: string;
-  old: number | null;
-  new: number | null;
-  change: number | null;
-}
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function register(program: Command): void {
   const metrics = program.command('metrics').description('Show and compare the metrics files the stages declare');
@@ -35,32 +29,32 @@ export function register(program: Command): void {
     .option('--rev <rev>', 'git revision whose pipeline.lock is the baseline', 'HEAD')
     .option('--lock <file>', 'compare with this lock file instead of a git revision')
     .option('--all', 'also list unchanged metrics')
-    .option('--json', 'print {"baseline":…,"metrics":[{path,key,old,new,change}]} on stdout')
-    .action(async (opts: { rev: string; lock?: string; all?: boolean; json?: boolean }) => {
+    .option('--fail-on <expr>', 'exit 1 when new − old of KEY is below (<) or above (>) DELTA, e.g. "student.accuracy<-0.01" (repeatable; a CI gate)', collect)
+    .option('--json', 'print {"baseline":…,"metrics":[{path,key,old,new,change}],"failed":[…]} on stdout')
+    .action(async (opts: { rev: string; lock?: string; all?: boolean; json?: boolean; failOn?: string[] }) => {
+      const { diffRows, parseGates, checkGates, describeFailure, formatValue: fmt } = await import('../metrics-diff.js');
+      // Checked before anything is read, so a typo in CI fails at once and names the value.
+      const gates = parseGates(opts.failOn ?? []);
       const { workspaceMetrics, baselineMetrics } = await import('../metrics-files.js');
       const { root, metrics: now } = workspaceMetrics(process.cwd());
       const baseline = await baselineMetrics(root, { rev: opts.rev, ...(opts.lock ? { lockFile: opts.lock } : {}) });
-      const rows: DiffRow[] = [];
-      for (const file of [...new Set([...Object.keys(baseline.metrics), ...Object.keys(now)])].sort()) {
-        const a = baseline.metrics[file] ?? {};
-        const b = now[file] ?? {};
-        for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
-          const old = a[key] ?? null;
-          const value = b[key] ?? null;
-          if (!opts.all && old === value) continue;
-          rows.push({ path: file, key, old, new: value, change: old !== null && value !== null ? value - old : null });
-        }
+      const rows = diffRows(baseline.metrics, now, opts.all === true);
+      const failed = checkGates(gates, baseline, now);
+      if (failed.length > 0) process.exitCode = 1;
+      if (opts.json) process.stdout.write(`${JSON.stringify({ baseline: baseline.label, metrics: rows, failed })}\n`);
+      else if (rows.length === 0) process.stdout.write(`no metrics changed since ${baseline.label}\n`);
+      else {
+        const { renderTable } = await import('../table.js');
+        process.stdout.write(renderTable(['path', 'metric', baseline.label, 'workspace', 'change'], rows.map((r) => [r.path, r.key, fmt(r.old), fmt(r.new), fmt(r.change)])));
       }
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ baseline: baseline.label, metrics: rows })}\n`);
-        return;
+      // On stderr with --json too: a CI log shows why the job failed.
+      for (const failure of failed) process.stderr.write(`kd-pipeline: error: metrics diff: ${describeFailure(failure)}\n`);
+      if (gates.length > 0) {
+        process.stderr.write(
+          failed.length > 0
+            ? `kd-pipeline: error: metrics diff: ${failed.length} of ${gates.length} --fail-on checks failed against ${baseline.label}\n`
+            : `kd-pipeline: metrics diff: ${gates.length} --fail-on check${gates.length === 1 ? '' : 's'} passed against ${baseline.label}\n`,
+        );
       }
-      if (rows.length === 0) {
-        process.stdout.write(`no metrics changed since ${baseline.label}\n`);
-        return;
-      }
-      const fmt = (v: number | null) => (v === null ? '—' : String(Number(v.toPrecision(6))));
-      const { renderTable } = await import('../table.js');
-      process.stdout.write(renderTable(['path', 'metric', baseline.label, 'workspace', 'change'], rows.map((r) => [r.path, r.key, fmt(r.old), fmt(r.new), fmt(r.change)])));
     });
 }

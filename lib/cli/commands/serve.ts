@@ -17,6 +17,9 @@ export function register(program: Command): void {
     .option('--max-body-bytes <n>', 'largest request body accepted', String(256 * 1024))
     .option('--no-watch', 'do not reload when the export changes on disk (SIGHUP still reloads)')
     .option('--watch-interval-ms <ms>', 'how often the export is polled for changes', '1000')
+    .option('--request-timeout <ms>', 'longest time a client may take to send a whole request; then 408 and the connection is closed', '30000')
+    .option('--headers-timeout <ms>', 'longest time a client may take to send the request headers (at most --request-timeout)', '10000')
+    .option('--max-connections <n>', 'most open connections; one beyond it is closed at once', '512')
     .option('--json', 'print {"url", "model", "pid"} as one JSON document on stdout once listening')
     .action(async (raw: Record<string, unknown>) => {
       const { parseServeFlags } = await import('../../serve/cli-flags.js');
@@ -36,6 +39,9 @@ export function register(program: Command): void {
         maxBatchTexts: flags.maxBatchTexts,
         maxBodyBytes: flags.maxBodyBytes,
         watchIntervalMs: flags.watch ? flags.watchIntervalMs : 0,
+        requestTimeoutMs: flags.requestTimeout,
+        headersTimeoutMs: flags.headersTimeout,
+        maxConnections: flags.maxConnections,
         log,
       });
       const { identity } = server.holder.current;
