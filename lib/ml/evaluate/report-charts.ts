@@ -40,12 +40,11 @@ export const evaluationPoint = (m: ModelEvaluation, frontier = true): TradeoffPo
 });
 
 /** The axes of the trade-off charts: chart id, title, and the cost each point is drawn at. */
-export const TRADEOFF_AXES = [
+const TRADEOFF_AXES = [
   { id: 'tradeoff-params', title: 'Accuracy vs parameters', xLabel: 'parameters (log scale)', x: (p: TradeoffPoint) => p.params, formatX: formatCompact, describe: (v: number) => `${formatInteger(v)} parameters` },
   { id: 'tradeoff-size', title: 'Accuracy vs size on disk', xLabel: 'bytes on disk (log scale)', x: (p: TradeoffPoint) => p.sizeBytes, formatX: formatCompact, describe: formatBytes },
   { id: 'tradeoff-latency', title: 'Accuracy vs latency', xLabel: 'p50 ms per sentence (log scale)', x: (p: TradeoffPoint) => p.latencyP50Ms, formatX: formatPlain, describe: (v: number) => `p50 ${formatDuration(v)}` },
 ] as const;
-export type TradeoffAxis = (typeof TRADEOFF_AXES)[number]['id'];
 
 /**
  * What distillation and quantisation trade: test accuracy against parameters, bytes on disk and
