@@ -5,6 +5,7 @@ import type { Example } from '../../lib/ml/data/dataset.js';
 import { loadTf } from '../../lib/ml/backend/backend.js';
 import { saveLayersModel } from '../../lib/ml/models/model-io.js';
 import { buildStudent, buildTeacherMember } from '../../lib/ml/models/models.js';
+import { studentModel } from '../../lib/ml/models/student-sizes.js';
 import { loadMlParams } from '../../lib/ml/params.js';
 import { buildVocab } from '../../lib/ml/text/vocab.js';
 
@@ -57,7 +58,7 @@ export async function trainedProject(labels: readonly string[] = LABELS): Promis
   const teacher = { ...p.teacher, embedding_dim: 8, cnn: { filters: 4, kernel_sizes: [2, 3] }, hidden: 0, dropout: 0 };
   await saveLayersModel(buildTeacherMember(tf, 'cnn', teacher, shape(1)), path.join(root, 'artifacts/teacher/member-0'));
   await saveLayersModel(buildTeacherMember(tf, 'cnn', teacher, shape(2)), path.join(root, 'artifacts/teacher/member-1'));
-  await saveLayersModel(buildStudent(tf, p.student.model, shape(3)), path.join(root, 'artifacts/student'));
-  await saveLayersModel(buildStudent(tf, p.student.model, shape(4)), path.join(root, 'artifacts/baseline'));
+  await saveLayersModel(buildStudent(tf, studentModel(p.student), shape(3)), path.join(root, 'artifacts/student'));
+  await saveLayersModel(buildStudent(tf, studentModel(p.student), shape(4)), path.join(root, 'artifacts/baseline'));
   return root;
 }
