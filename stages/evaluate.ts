@@ -66,7 +66,9 @@ export async function run(root: string): Promise<void> {
     for (const [name, content] of files) writeFileSync(path.join(tmp, name), content);
   });
   writeJsonAtomic(path.join(root, 'artifacts/metrics.json'), metrics);
+  const unseenCount = metrics['test.unseen_word_examples']!;
+  const unseen = unseenCount > 0 ? `; on the ${unseenCount} with a word unseen in training: teacher ${metrics['teacher.accuracy_unseen_words']!.toFixed(4)}, student ${metrics['student.accuracy_unseen_words']!.toFixed(4)}` : '';
   process.stderr.write(
-    `evaluate: ${set.rows} test sentences on ${info.backend}: accuracy teacher ${metrics['teacher.accuracy']!.toFixed(4)}, student ${metrics['student.accuracy']!.toFixed(4)}, baseline ${metrics['baseline.accuracy']!.toFixed(4)}; student ${metrics['student.latency_speedup']!.toFixed(1)}× faster\n`,
+    `evaluate: ${set.rows} test sentences on ${info.backend}: accuracy teacher ${metrics['teacher.accuracy']!.toFixed(4)}, student ${metrics['student.accuracy']!.toFixed(4)}, baseline ${metrics['baseline.accuracy']!.toFixed(4)}; student ${metrics['student.latency_speedup']!.toFixed(1)}× faster${unseen}\n`,
   );
 }

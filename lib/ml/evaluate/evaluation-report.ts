@@ -72,7 +72,7 @@ export function unseenWordsLine(m: Readonly<Record<string, number>>): string | n
   return (
     `${formatInteger(count)} of ${formatInteger(total)} test sentences (${formatPercent(count / total)}) hold a word the training split never had; on them, accuracy is ` +
     `${models.map((name) => `${name} ${formatPercent(m[`${name}.accuracy_unseen_words`]!)}`).join(', ')}` +
-    (Number.isFinite(gap) ? ` (the student ${Math.abs(gap * 100).toFixed(1)} points ${gap >= 0 ? 'below' : 'above'} the teacher).` : '.')
+    (!Number.isFinite(gap) ? '.' : Math.abs(gap) < 0.0005 ? ' (the student level with the teacher).' : ` (the student ${Math.abs(gap * 100).toFixed(1)} points ${gap > 0 ? 'below' : 'above'} the teacher).`)
   );
 }
 
