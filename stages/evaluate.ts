@@ -10,12 +10,12 @@ import { readHistories } from '../lib/ml/evaluate/history.js';
 import { classifierFromFiles, layersFiles, readFloatModel } from '../lib/ml/models/layers-files.js';
 import { loadClassifier, modelInputEncoder, type Classifier } from '../lib/ml/models/model-io.js';
 import { loadMlParams } from '../lib/ml/params.js';
-import { loadTestSet, requireInputs } from '../lib/ml/data/test-set.js';
+import { loadTestSet, loadUnseenWordRows, requireInputs } from '../lib/ml/data/test-set.js';
 import { reportStageTag } from '../lib/pipeline/stage-tags.js';
 
 /** The training stages' per-epoch histories (pipeline.yaml `plots`), drawn as curves in the report. */
 const PLOTS_DIR = 'artifacts/plots';
-const INPUTS = ['artifacts/data/test.jsonl', 'artifacts/data/labels.json', 'artifacts/vocab.json', ...EVALUATED_MODELS.map((m) => `artifacts/${m}`)];
+const INPUTS = ['artifacts/data/train.jsonl', 'artifacts/data/test.jsonl', 'artifacts/data/labels.json', 'artifacts/vocab.json', ...EVALUATED_MODELS.map((m) => `artifacts/${m}`)];
 
 /**
  * Teacher, distilled student and baseline on the test split → artifacts/metrics.json and
@@ -24,7 +24,8 @@ const INPUTS = ['artifacts/data/test.jsonl', 'artifacts/data/labels.json', 'arti
 export async function run(root: string): Promise<void> {
   const params = loadMlParams(root);
   requireInputs(root, 'evaluate', INPUTS);
-  const set = loadTestSet(root, params.text.max_len);
+  const loaded = loadTestSet(root, params.text.max_len);
+  const set = { ...loaded, unseenWordRows: loadUnseenWordRows(root, loaded) };
   const { info } = await loadTf();
   reportStageTag('kd.backend', info.backend);
 
@@ -65,7 +66,9 @@ export async function run(root: string): Promise<void> {
     for (const [name, content] of files) writeFileSync(path.join(tmp, name), content);
   });
   writeJsonAtomic(path.join(root, 'artifacts/metrics.json'), metrics);
+  const unseenCount = metrics['test.unseen_word_examples']!;
+  const unseen = unseenCount > 0 ? `; on the ${unseenCount} with a word unseen in training: teacher ${metrics['teacher.accuracy_unseen_words']!.toFixed(4)}, student ${metrics['student.accuracy_unseen_words']!.toFixed(4)}` : '';
   process.stderr.write(
-    `evaluate: ${set.rows} test sentences on ${info.backend}: accuracy teacher ${metrics['teacher.accuracy']!.toFixed(4)}, student ${metrics['student.accuracy']!.toFixed(4)}, baseline ${metrics['baseline.accuracy']!.toFixed(4)}; student ${metrics['student.latency_speedup']!.toFixed(1)}× faster\n`,
+    `evaluate: ${set.rows} test sentences on ${info.backend}: accuracy teacher ${metrics['teacher.accuracy']!.toFixed(4)}, student ${metrics['student.accuracy']!.toFixed(4)}, baseline ${metrics['baseline.accuracy']!.toFixed(4)}; student ${metrics['student.latency_speedup']!.toFixed(1)}× faster${unseen}\n`,
   );
 }

@@ -68,6 +68,9 @@ describe('evaluate stage', () => {
       expect(metrics[`${model}.throughput_per_s`]).toBeGreaterThan(0);
     }
     expect(metrics['test.examples']).toBe(set.rows);
+    // Every test word of the trained project occurs in its training split: a count of 0 and no per-model key (no NaN).
+    expect(metrics['test.unseen_word_examples']).toBe(0);
+    expect(Object.keys(metrics).filter((key) => key.endsWith('.accuracy_unseen_words'))).toEqual([]);
     expect(metrics['teacher_student.agreement']).toBeGreaterThanOrEqual(0);
     expect(metrics['teacher_student.agreement']).toBeLessThanOrEqual(1);
     expect(metrics['student.param_ratio']).toBeCloseTo(metrics['student.params']! / metrics['teacher.params']!, 12);

@@ -5,6 +5,7 @@ import type { Example } from '../../lib/ml/data/dataset.js';
 import { loadTf } from '../../lib/ml/backend/backend.js';
 import { saveLayersModel } from '../../lib/ml/models/model-io.js';
 import { buildStudent, buildTeacherMember } from '../../lib/ml/models/models.js';
+import { studentModel } from '../../lib/ml/models/student-sizes.js';
 import { loadMlParams } from '../../lib/ml/params.js';
 import { studentModel } from '../../lib/ml/models/student-sizes.js';
 import { buildVocab } from '../../lib/ml/text/vocab.js';

@@ -5,9 +5,12 @@ import { Project } from './harness.js';
  * student.*), which writes metrics.json with `student.accuracy` computed from its params, so a
  * sweep over student keys has one best trial. Every command appends its name to ran.log (no
  * declared out; trials link it from the project, so it counts runs across all of them).
- * `studentCmd` replaces the student's first command (a failure, a long sleep).
+ * `studentCmd` replaces the student's first command (a failure, a long sleep). `tradeoff` adds
+ * what the evaluate stage writes for the trade-off charts: student.params (1000 × temperature),
+ * student.latency_p50_ms (10 × alpha) and a fixed teacher.
  */
-export function distillProject(options: { tracking?: string; studentCmd?: string } = {}): Project {
+export function distillProject(options: { tracking?: string; studentCmd?: string; tradeoff?: boolean } = {}): Project {
+  const costs = options.tradeoff ? `, params: \${student.temperature} * 1000, latency_p50_ms: \${student.alpha} * 10}, teacher: {accuracy: 0.97, params: 1e6, latency_p50_ms: 40` : '';
   return new Project({
     'params.yaml': `# tiny distillation
 teacher:
@@ -29,7 +32,7 @@ unused: 1
   student:
     cmd: >-
       ${options.studentCmd ?? 'true'} && echo student >> ran.log && cat teacher.txt > student.txt &&
-      node -e "require('fs').writeFileSync('metrics.json', JSON.stringify({student: {accuracy: 1 - Math.abs(\${student.temperature} - 4) / 10 - Math.abs(\${student.alpha} - 0.7)}}))"
+      node -e "require('fs').writeFileSync('metrics.json', JSON.stringify({student: {accuracy: 1 - Math.abs(\${student.temperature} - 4) / 10 - Math.abs(\${student.alpha} - 0.7)${costs}}}))"
     deps: [teacher.txt]
     params: [student]
     outs: [student.txt]

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { KdError } from '../../errors.js';
@@ -24,6 +25,11 @@ const showFlags = z.object({
   sortBy: z.string().min(1).optional(),
   sortOrder,
   onlyChanged: z.boolean().default(false),
+});
+
+const reportFlags = z.object({
+  out: z.string().min(1, 'must name a folder').optional(),
+  json: z.boolean().default(false),
 });
 
 export function register(program: Command): void {
@@ -96,6 +102,21 @@ export function register(program: Command): void {
         const { renderTable } = await import('../table.js');
         process.stdout.write(rows.length > 1 ? renderTable(header, cells) : 'no experiments yet (`kd-pipeline exp run -S key=a,b` starts a sweep)\n');
       }
+    });
+  exp
+    .command('report')
+    .description("The trade-off charts (accuracy vs parameters, size and latency) over every trial's student, with their Pareto frontier: an HTML page and SVGs")
+    .argument('[sweep]', 'only this sweep')
+    .option('-o, --out <dir>', 'folder of the report, replaced whole (default: artifacts/sweep-report)')
+    .option('--json', 'print {"out","teachers","students","frontier":{"params","size_bytes","latency_p50_ms"},"skipped"} on stdout')
+    .action(async (sweep: string | undefined, raw: Record<string, unknown>) => {
+      const flags = parseOrThrow(reportFlags, raw, 'kd-pipeline exp report', []);
+      const { writeSweepReport } = await import('../../ml/evaluate/sweep-report.js');
+      const root = (await import('../project-root.js')).currentProjectRoot();
+      const report = await writeSweepReport(root, { ...(sweep !== undefined ? { sweep } : {}), ...(flags.out !== undefined ? { out: path.resolve(flags.out) } : {}) });
+      if (flags.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+      const frontier = report.frontier.params.map((s) => s.id).join(' → ');
+      process.stderr.write(`exp report: ${report.students.length} students, frontier by parameters ${frontier}; open ${path.join(path.relative(process.cwd(), report.out) || '.', 'index.html')}\n`);
     });
   exp
     .command('apply')

@@ -14,6 +14,8 @@ export interface TestSet {
   y: number[];
   rows: number;
   maxLen: number;
+  /** The rows holding a word the training split never had (loadUnseenWordRows), when known. */
+  unseenWordRows?: readonly number[];
 }
 
 /**
@@ -40,4 +42,24 @@ export function loadTestSet(root: string, maxLen: number): TestSet {
     }
   });
   return { labels, vocab, inputs: examples.map(({ text, tokens }) => ({ text, tokens })), y: examples.map((e) => e.y), rows: examples.length, maxLen };
+}
+
+/**
+ * The rows (0-based, ascending) whose tokens hold a word no training sentence has. Compared with the
+ * training split's own tokens, not the vocabulary: the vocabulary also holds encoder words, which a
+ * student may know only through the teacher.
+ */
+export function unseenWordRows(trainTokens: Iterable<readonly string[]>, testTokens: readonly (readonly string[])[]): number[] {
+  const seen = new Set<string>();
+  for (const tokens of trainTokens) for (const token of tokens) seen.add(token);
+  return testTokens.flatMap((tokens, row) => (tokens.some((token) => !seen.has(token)) ? [row] : []));
+}
+
+/** unseenWordRows of the test set against artifacts/data/train.jsonl. */
+export function loadUnseenWordRows(root: string, set: TestSet): number[] {
+  const train = readSplit(path.join(root, 'artifacts/data/train.jsonl'));
+  return unseenWordRows(
+    train.map((e) => e.tokens),
+    set.inputs.map((input) => input.tokens),
+  );
 }

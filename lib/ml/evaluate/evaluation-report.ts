@@ -2,7 +2,7 @@ import { EVALUATED_MODELS, type EvaluatedModel, type ModelEvaluation } from './e
 import { formatBytes, formatDuration, formatInteger, formatPercent, formatPoints, formatRate, formatTimes } from './format.js';
 import type { ModelHistory } from './history.js';
 import { agreement } from './metrics.js';
-import { type Chart, confusionCharts, displayName, historyCharts, reliabilityCharts, tradeoffCharts } from './report-charts.js';
+import { type Chart, confusionCharts, displayName, evaluationPoint, historyCharts, reliabilityCharts, tradeoffCharts } from './report-charts.js';
 import { escapeXml as escapeHtml } from './charts/svg.js';
 import { htmlTable, markdownTable, type Table } from './report.js';
 
@@ -27,6 +27,7 @@ export interface ReportInput {
 /** The rows of the side-by-side tables: name and how to show the number. */
 const OVERALL: readonly [string, (m: ModelEvaluation) => string][] = [
   ['Accuracy', (m) => formatPercent(m.report.accuracy)],
+  ['Accuracy, sentences with an unseen word', (m) => (m.unseenWordAccuracy === null ? '—' : formatPercent(m.unseenWordAccuracy))],
   ['Macro precision', (m) => formatPercent(m.report.precision_macro)],
   ['Macro recall', (m) => formatPercent(m.report.recall_macro)],
   ['Macro F1', (m) => formatPercent(m.report.f1_macro)],
@@ -57,6 +58,24 @@ function perClassTable(models: readonly ModelEvaluation[], labels: readonly stri
   };
 }
 
+/**
+ * How the models do on test sentences holding a word the training split never had (the words a
+ * student can only know from the teacher or its sub-word pieces); null when the count is unknown.
+ */
+export function unseenWordsLine(m: Readonly<Record<string, number>>): string | null {
+  const count = m['test.unseen_word_examples'];
+  if (count === undefined) return null;
+  const total = m['test.examples']!;
+  if (count === 0) return `No test sentence holds a word the training split never had, so there is no unseen-word accuracy to report (metrics.json leaves out the <model>.accuracy_unseen_words keys).`;
+  const models = ['teacher', 'student', 'baseline'].filter((name) => m[`${name}.accuracy_unseen_words`] !== undefined);
+  const gap = m['teacher.accuracy_unseen_words']! - m['student.accuracy_unseen_words']!;
+  return (
+    `${formatInteger(count)} of ${formatInteger(total)} test sentences (${formatPercent(count / total)}) hold a word the training split never had; on them, accuracy is ` +
+    `${models.map((name) => `${name} ${formatPercent(m[`${name}.accuracy_unseen_words`]!)}`).join(', ')}` +
+    (!Number.isFinite(gap) ? '.' : Math.abs(gap) < 0.0005 ? ' (the student level with the teacher).' : ` (the student ${Math.abs(gap * 100).toFixed(1)} points ${gap > 0 ? 'below' : 'above'} the teacher).`)
+  );
+}
+
 /** The one-paragraph answer to "was distillation worth it?", from the flat metrics. */
 function headline(m: Readonly<Record<string, number>>, variants: readonly ModelEvaluation[], student: ModelEvaluation): string[] {
   const n = (key: string) => m[key]!;
@@ -66,6 +85,8 @@ function headline(m: Readonly<Record<string, number>>, variants: readonly ModelE
     `Test accuracy: teacher ${formatPercent(n('teacher.accuracy'))}, student ${formatPercent(n('student.accuracy'))}, baseline (same student without the teacher) ${formatPercent(n('baseline.accuracy'))} — distillation gain ${formatPoints(n('student.distillation_gain'))} (macro F1 ${formatPoints(n('student.distillation_gain_f1'))}).`,
     `The student agrees with the teacher on ${formatPercent(n('teacher_student.agreement'))} of the test sentences (the baseline on ${formatPercent(n('teacher_baseline.agreement'))}).`,
   ];
+  const unseen = unseenWordsLine(m);
+  if (unseen) lines.push(unseen);
   const smallest = variants.reduce<ModelEvaluation | null>((best, v) => (best === null || v.sizeBytes < best.sizeBytes ? v : best), null);
   if (smallest) {
     lines.push(
@@ -75,7 +96,7 @@ function headline(m: Readonly<Record<string, number>>, variants: readonly ModelE
   return lines;
 }
 
-const STYLE = `
+export const STYLE = `
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; max-width: 76rem; margin: 1.5rem auto; padding: 0 1rem; color: #1f2328; line-height: 1.45; }
 h1 { font-size: 1.6rem; margin-bottom: 0.3rem; }
@@ -100,8 +121,10 @@ code { font-size: 0.9em; overflow-wrap: anywhere; }
 }
 `;
 
-const figures = (charts: readonly Chart[]) => `<div class="charts">\n${charts.map((c) => `<figure>\n${c.svg}\n</figure>`).join('\n')}\n</div>`;
-const images = (charts: readonly Chart[]) => charts.map((c) => `![${c.title}](${c.id}.svg)`).join('\n');
+/** Text for HTML, `code` spans as <code>. */
+export const prose = (text: string) => escapeHtml(text).replace(/`([^`]+)`/g, '<code>$1</code>');
+export const figures = (charts: readonly Chart[]) => `<div class="charts">\n${charts.map((c) => `<figure>\n${c.svg}\n</figure>`).join('\n')}\n</div>`;
+export const images = (charts: readonly Chart[]) => charts.map((c) => `![${c.title}](${c.id}.svg)`).join('\n');
 
 /**
  * The files of artifacts/report/, by name: index.html (self-contained: headline, trade-off charts,
@@ -112,7 +135,7 @@ export function renderEvaluationReport(input: ReportInput): Map<string, string> 
   const { evaluations, variants, metrics, histories, context } = input;
   const { labels } = context;
   const models = EVALUATED_MODELS.map((name) => evaluations[name]);
-  const tradeoffs = tradeoffCharts([...models, ...variants]);
+  const tradeoffs = tradeoffCharts([...models, ...variants].map((m) => evaluationPoint(m)));
   const curves = historyCharts(histories);
   const reliability = reliabilityCharts(models);
   const confusion = confusionCharts(models, labels);
@@ -123,7 +146,7 @@ export function renderEvaluationReport(input: ReportInput): Map<string, string> 
   const lines = headline(metrics, variants, evaluations.student);
   const curvesNote = curves.length === 0 ? 'No training histories were found in artifacts/plots.' : `Per epoch, from ${curves.map((c) => c.file).join(', ')}: training solid, validation dashed.`;
   const calibrationNote = 'Test sentences binned by the probability of the predicted class; a calibrated model is right as often as it is confident (the diagonal).';
-  const tradeoffNote = `Test accuracy of each model against its cost. The float32 export is the student itself; ${variants.length > 0 ? `${variants.map((v) => displayName(v.name)).join(' and ')} are its quantised exports, scored and timed the same way` : 'no quantised variants are configured (export.quantize)'}.`;
+  const tradeoffNote = `Test accuracy of each model against its cost; the dashed line is the Pareto frontier (no other model is both cheaper and more accurate). The float32 export is the student itself; ${variants.length > 0 ? `${variants.map((v) => displayName(v.name)).join(' and ')} are its quantised exports, scored and timed the same way` : 'no quantised variants are configured (export.quantize)'}. After \`kd-pipeline exp run\` over student keys, \`kd-pipeline exp report\` draws these charts for every trial's student.`;
 
   const markdown = [
     '# Distillation report',
@@ -174,12 +197,12 @@ export function renderEvaluationReport(input: ReportInput): Map<string, string> 
 </head>
 <body>
 <h1>Distillation report</h1>
-<p class="about">${escapeHtml(about).replace(/`([^`]+)`/g, '<code>$1</code>')}</p>
+<p class="about">${prose(about)}</p>
 <ul class="headline">
 ${lines.map((line) => `<li>${escapeHtml(line)}</li>`).join('\n')}
 </ul>
 <h2 id="tradeoffs">Trade-offs</h2>
-<p class="note">${escapeHtml(tradeoffNote)}</p>
+<p class="note">${prose(tradeoffNote)}</p>
 ${figures(tradeoffs)}
 <h2 id="comparison">Teacher vs student vs baseline</h2>
 <div class="tables">

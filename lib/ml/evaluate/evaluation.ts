@@ -1,6 +1,6 @@
 import { predictProbabilities, timeInference } from './inference.js';
 import type { LatencyResult } from './latency.js';
-import { agreement, argmax, calibrationError, classificationReport, reliabilityBins, type ClassificationReport, type ReliabilityBin } from './metrics.js';
+import { agreement, argmax, calibrationError, classificationReport, reliabilityBins, subsetAccuracy, type ClassificationReport, type ReliabilityBin } from './metrics.js';
 import type { Classifier } from '../models/model-io.js';
 import type { TestSet } from '../data/test-set.js';
 
@@ -19,6 +19,8 @@ export interface ModelEvaluation {
   params: number;
   sizeBytes: number;
   latency: LatencyResult;
+  /** Accuracy on the test rows holding a word the training split never had; null when there are none (or they are not known). */
+  unseenWordAccuracy: number | null;
 }
 
 export interface EvaluateOptions {
@@ -37,6 +39,7 @@ export async function evaluateClassifier(name: string, classifier: Classifier, s
     report: classificationReport(set.y, predictions, set.labels.length),
     ece: calibrationError(reliability),
     reliability,
+    unseenWordAccuracy: subsetAccuracy(set.y, predictions, set.unseenWordRows ?? []),
     params: classifier.paramCount,
     sizeBytes: classifier.sizeBytes,
     latency: await timeInference(classifier, set.inputs, options.latencyRuns, options.throughputBatch),
@@ -66,6 +69,8 @@ export function modelMetrics(evaluation: ModelEvaluation, labels: readonly strin
     latency_p95_ms: latency.p95_ms,
     throughput_per_s: latency.throughput_per_s,
   };
+  // Left out, not NaN, when no test sentence holds an unseen word (test.unseen_word_examples is 0).
+  if (evaluation.unseenWordAccuracy !== null) metrics.accuracy_unseen_words = evaluation.unseenWordAccuracy;
   report.perClass.forEach((scores, c) => {
     const key = labelKey(labels[c]!);
     metrics[`precision.${key}`] = scores.precision;
@@ -80,13 +85,15 @@ export const variantName = (dtype: string) => `student_${dtype}`;
 
 /**
  * artifacts/metrics.json: every model's metrics under `<model>.` (the student's quantised export
- * variants as `student_<dtype>.`), the test-set size and class supports under `test.`, agreement
+ * variants as `student_<dtype>.`; `accuracy_unseen_words` only when some test sentence holds a word
+ * the training split never had), the test-set size, that count and class supports under `test.`, agreement
  * between models, and what the student costs and gains relative to the teacher and to the
  * baseline (the same student trained without the teacher).
  */
 export function metricsJson(evaluations: Record<EvaluatedModel, ModelEvaluation>, set: TestSet, variants: readonly ModelEvaluation[] = []): Record<string, number> {
   const { teacher, student, baseline } = evaluations;
   const out: Record<string, number> = { 'test.examples': set.rows };
+  if (set.unseenWordRows) out['test.unseen_word_examples'] = set.unseenWordRows.length;
   student.report.perClass.forEach((scores, c) => {
     out[`test.support.${labelKey(set.labels[c]!)}`] = scores.support;
   });

@@ -29,6 +29,12 @@ export interface ClassificationReport {
 const ratio = (num: number, den: number) => (den === 0 ? 0 : num / den);
 const mean = (values: readonly number[]) => ratio(values.reduce((a, b) => a + b, 0), values.length);
 
+/** Accuracy on the given rows only; null when there are none (no NaN in metrics.json). */
+export function subsetAccuracy(yTrue: readonly number[], yPred: readonly number[], rows: readonly number[]): number | null {
+  if (rows.length === 0) return null;
+  return rows.filter((row) => yTrue[row] === yPred[row]).length / rows.length;
+}
+
 /** Accuracy, per-class and macro precision/recall/F1 (0 where undefined, as scikit-learn's zero_division=0). */
 export function classificationReport(yTrue: readonly number[], yPred: readonly number[], numClasses: number): ClassificationReport {
   const confusion = confusionMatrix(yTrue, yPred, numClasses);

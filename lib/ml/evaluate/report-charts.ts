@@ -17,20 +17,51 @@ export interface Chart {
 /** student_uint8 → "student uint8". */
 export const displayName = (name: string) => name.replace(/_/g, ' ');
 
+/** One model on the trade-off charts; a chart leaves out the models it has no cost for. */
+export interface TradeoffPoint {
+  /** Legend label. */
+  name: string;
+  accuracy: number;
+  params?: number | undefined;
+  sizeBytes?: number | undefined;
+  latencyP50Ms?: number | undefined;
+  /** Competes for the Pareto frontier drawn on every chart. */
+  frontier: boolean;
+}
+
+/** The trade-off point of a scored model. */
+export const evaluationPoint = (m: ModelEvaluation, frontier = true): TradeoffPoint => ({
+  name: displayName(m.name),
+  accuracy: m.report.accuracy,
+  params: m.params,
+  sizeBytes: m.sizeBytes,
+  latencyP50Ms: m.latency.p50_ms,
+  frontier,
+});
+
+/** The axes of the trade-off charts: chart id, title, and the cost each point is drawn at. */
+const TRADEOFF_AXES = [
+  { id: 'tradeoff-params', title: 'Accuracy vs parameters', xLabel: 'parameters (log scale)', x: (p: TradeoffPoint) => p.params, formatX: formatCompact, describe: (v: number) => `${formatInteger(v)} parameters` },
+  { id: 'tradeoff-size', title: 'Accuracy vs size on disk', xLabel: 'bytes on disk (log scale)', x: (p: TradeoffPoint) => p.sizeBytes, formatX: formatCompact, describe: formatBytes },
+  { id: 'tradeoff-latency', title: 'Accuracy vs latency', xLabel: 'p50 ms per sentence (log scale)', x: (p: TradeoffPoint) => p.latencyP50Ms, formatX: formatPlain, describe: (v: number) => `p50 ${formatDuration(v)}` },
+] as const;
+
 /**
  * What distillation and quantisation trade: test accuracy against parameters, bytes on disk and
- * single-sentence p50 latency, one marker per model (teacher, student, baseline, variants).
+ * single-sentence p50 latency, one marker per model (a model keeps its colour and shape on every
+ * chart), and the Pareto frontier of the points that compete for it. A chart none of the points
+ * has a cost for is left out.
  */
-export function tradeoffCharts(models: readonly ModelEvaluation[]): Chart[] {
-  const axes = [
-    { id: 'tradeoff-params', title: 'Accuracy vs parameters', xLabel: 'parameters (log scale)', x: (m: ModelEvaluation) => m.params, formatX: formatCompact, describe: (m: ModelEvaluation) => `${formatInteger(m.params)} parameters` },
-    { id: 'tradeoff-size', title: 'Accuracy vs size on disk', xLabel: 'bytes on disk (log scale)', x: (m: ModelEvaluation) => m.sizeBytes, formatX: formatCompact, describe: (m: ModelEvaluation) => formatBytes(m.sizeBytes) },
-    { id: 'tradeoff-latency', title: 'Accuracy vs latency', xLabel: 'p50 ms per sentence (log scale)', x: (m: ModelEvaluation) => m.latency.p50_ms, formatX: formatPlain, describe: (m: ModelEvaluation) => `p50 ${formatDuration(m.latency.p50_ms)}` },
-  ];
-  return axes.map((axis) => ({
-    id: axis.id,
-    title: axis.title,
-    svg: scatterChart({
+export function tradeoffCharts(points: readonly TradeoffPoint[]): Chart[] {
+  const styled = points.map((p, i) => ({ ...p, color: PALETTE[i % PALETTE.length]!, shape: SHAPES[i % SHAPES.length]! }));
+  return TRADEOFF_AXES.flatMap((axis) => {
+    const drawn = styled.flatMap((p) => {
+      const x = axis.x(p);
+      // A log axis has no place for 0 or a missing cost.
+      return x !== undefined && x > 0 ? [{ ...p, x }] : [];
+    });
+    if (drawn.length === 0) return [];
+    const svg = scatterChart({
       id: axis.id,
       title: axis.title,
       xLabel: axis.xLabel,
@@ -38,16 +69,18 @@ export function tradeoffCharts(models: readonly ModelEvaluation[]): Chart[] {
       formatX: axis.formatX,
       ySpecifier: '~%',
       yBounds: [0, 1],
-      points: models.map((m, i) => ({
-        label: displayName(m.name),
-        x: axis.x(m),
-        y: m.report.accuracy,
-        color: PALETTE[i % PALETTE.length]!,
-        shape: SHAPES[i % SHAPES.length]!,
-        tooltip: `${displayName(m.name)}: ${formatPercent(m.report.accuracy)} accuracy, ${axis.describe(m)}`,
+      points: drawn.map((p) => ({
+        label: p.name,
+        x: p.x,
+        y: p.accuracy,
+        color: p.color,
+        shape: p.shape,
+        frontier: p.frontier,
+        tooltip: `${p.name}: ${formatPercent(p.accuracy)} accuracy, ${axis.describe(p.x)}`,
       })),
-    }),
-  }));
+    });
+    return [{ id: axis.id, title: axis.title, svg }];
+  });
 }
 
 const METRIC_TITLES: Record<string, string> = { loss: 'loss', accuracy: 'accuracy', learning_rate: 'learning rate' };

@@ -24,9 +24,15 @@ const CARD_METRICS = [
   'test.examples',
 ] as const;
 type CardMetric = (typeof CARD_METRICS)[number];
-export type CardMetrics = Record<CardMetric, number>;
+/** Quoted when present: evaluate leaves the per-model keys out when no test sentence holds a word unseen in training. */
+const OPTIONAL_CARD_METRICS = ['test.unseen_word_examples', 'teacher.accuracy_unseen_words', 'student.accuracy_unseen_words'] as const;
+type OptionalCardMetric = (typeof OPTIONAL_CARD_METRICS)[number];
+export type CardMetrics = Record<CardMetric, number> & Partial<Record<OptionalCardMetric, number>>;
 
-const cardMetricsSchema = z.looseObject(Object.fromEntries(CARD_METRICS.map((key) => [key, z.number()])) as Record<CardMetric, z.ZodNumber>);
+const cardMetricsSchema = z.looseObject({
+  ...(Object.fromEntries(CARD_METRICS.map((key) => [key, z.number()])) as Record<CardMetric, z.ZodNumber>),
+  ...(Object.fromEntries(OPTIONAL_CARD_METRICS.map((key) => [key, z.number().optional()])) as Record<OptionalCardMetric, z.ZodOptional<z.ZodNumber>>),
+});
 
 /** The evaluation metrics the model card and metadata.json quote; a missing key is named (re-run evaluate). */
 export function readCardMetrics(file: string): CardMetrics {
@@ -37,7 +43,7 @@ export function readCardMetrics(file: string): CardMetrics {
     throw new KdError(`${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing (run the evaluate stage first)' : (error as Error).message}`);
   }
   const parsed = parseOrThrow(cardMetricsSchema, raw, file);
-  return Object.fromEntries(CARD_METRICS.map((key) => [key, parsed[key]])) as CardMetrics;
+  return Object.fromEntries([...CARD_METRICS, ...OPTIONAL_CARD_METRICS].flatMap((key) => (parsed[key] === undefined ? [] : [[key, parsed[key]]]))) as CardMetrics;
 }
 
 export interface ModelCardInfo {
@@ -70,6 +76,14 @@ function inputText(info: ModelCardInfo): string {
     `Inputs are normalised and tokenised as \`preprocessing.json\` says (lowercase: ${p.lowercase}, strip accents: ${p.strip_accents}, at most ${p.max_len} tokens; ` +
     `words outside the ${info.vocabSize.toLocaleString('en-US')}-entry vocabulary count as \`<unk>\`).`
   );
+}
+
+/** A paragraph on the test sentences holding a word the training split never had, when there are some. */
+function unseenWordsText(m: CardMetrics): string {
+  const count = m['test.unseen_word_examples'];
+  const [teacher, student] = [m['teacher.accuracy_unseen_words'], m['student.accuracy_unseen_words']];
+  if (!count || teacher === undefined || student === undefined) return '';
+  return `\nOn the ${count} test sentences holding a word the training split never had: teacher ${pct(teacher)}, this student ${pct(student)}.\n`;
 }
 
 export function renderModelCard(info: ModelCardInfo): string {
@@ -107,7 +121,7 @@ Macro F1 ${m['student.f1_macro'].toFixed(4)}, expected calibration error ${m['st
 teacher ${pct(m['teacher_student.agreement'])}, distillation gain ${(m['student.distillation_gain'] * 100).toFixed(1)} points of accuracy.
 Latency on the tfjs \`${info.backend}\` backend: p50 ${m['student.latency_p50_ms'].toFixed(2)} ms, p95 ${m['student.latency_p95_ms'].toFixed(2)} ms per
 sentence (${m['student.latency_speedup'].toFixed(1)}× faster than the teacher), ${Math.round(m['student.throughput_per_s']).toLocaleString('en-US')} sentences/s in batches.
-
+${unseenWordsText(m)}
 ## Files and quantised variants
 
 Accuracy measured on the same test split after loading each variant as a consumer would.
