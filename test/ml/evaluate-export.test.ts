@@ -156,7 +156,7 @@ describe('export stage', () => {
     const dir = path.join(root, 'artifacts/export');
     const bundle = await readExport(dir);
     expect(bundle.labels).toEqual(LABELS);
-    expect(bundle.preprocessing).toEqual({ lowercase: true, strip_accents: false, max_len: MAX_LEN });
+    expect(bundle.preprocessing).toEqual({ tokenizer: 'words', lowercase: true, strip_accents: false, max_len: MAX_LEN });
     expect(bundle.vocab).toEqual(set.vocab);
     const files = ['weights.bin', 'vocab.json', 'preprocessing.json'].map((name) => readFileSync(path.join(dir, name)));
     expect(bundle.metadata.fingerprint).toBe(sha256Parts(files));

@@ -7,7 +7,6 @@ import { saveLayersModel } from '../../lib/ml/models/model-io.js';
 import { buildStudent, buildTeacherMember } from '../../lib/ml/models/models.js';
 import { studentModel } from '../../lib/ml/models/student-sizes.js';
 import { loadMlParams } from '../../lib/ml/params.js';
-import { studentModel } from '../../lib/ml/models/student-sizes.js';
 import { buildVocab } from '../../lib/ml/text/vocab.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -56,10 +55,12 @@ export async function trainedProject(labels: readonly string[] = LABELS): Promis
 
   const p = loadMlParams(root);
   const shape = (seed: number) => ({ vocabSize: Object.keys(vocab).length, maxLen: MAX_LEN, numClasses: labels.length, seed });
-  const teacher = { ...p.teacher, embedding_dim: 8, cnn: { filters: 4, kernel_sizes: [2, 3] }, hidden: 0, dropout: 0 };
+  const teacher = { ...p.teacher, embedding_dim: 16, cnn: { filters: 8, kernel_sizes: [2, 3] }, hidden: 0, dropout: 0 };
   await saveLayersModel(buildTeacherMember(tf, 'cnn', teacher, shape(1)), path.join(root, 'artifacts/teacher/member-0'));
   await saveLayersModel(buildTeacherMember(tf, 'cnn', teacher, shape(2)), path.join(root, 'artifacts/teacher/member-1'));
-  await saveLayersModel(buildStudent(tf, studentModel(p.student), shape(3)), path.join(root, 'artifacts/student'));
-  await saveLayersModel(buildStudent(tf, studentModel(p.student), shape(4)), path.join(root, 'artifacts/baseline'));
+  // The tiny size's architecture, narrowed so the student stays smaller than this toy teacher.
+  const student = { ...studentModel(p.student), embedding_dim: 8, filters: 4 };
+  await saveLayersModel(buildStudent(tf, student, shape(3)), path.join(root, 'artifacts/student'));
+  await saveLayersModel(buildStudent(tf, student, shape(4)), path.join(root, 'artifacts/baseline'));
   return root;
 }

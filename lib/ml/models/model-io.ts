@@ -121,8 +121,9 @@ const PREDICT_CHUNK = 1024;
 
 /** A loaded tfjs layers model over ids as a Classifier; disposing it disposes the model. */
 export function modelClassifier(tf: Tf, model: tfTypes.LayersModel, sizeBytes: number, encoder: InputEncoder): Classifier {
-  // A fixed-length model (a teacher CNN, a student of an older version) gets rows of its width; any other the chunk's longest.
-  const width = (model.inputs[0]?.shape[1] as number | null | undefined) ?? null;
+  // Words are padded to text.max_len as every model over words was trained (a teacher CNN of another
+  // length then fails, naming its shape); pieces to the chunk's longest row.
+  const width = encoder.kind === 'words' ? encoder.maxLen : null;
   return {
     async predictLogits(inputs) {
       const rows: number[][] = [];
