@@ -66,9 +66,12 @@ describe('the default pipeline, end to end through `kd-pipeline run`', () => {
     expect(metrics['teacher.params']! / metrics['student.params']!).toBeGreaterThan(100);
     expect(metrics['student.latency_speedup']).toBeGreaterThan(1);
     expect(existsSync(join(root, 'artifacts', 'report', 'index.html'))).toBe(true);
-    for (const file of ['model.json', 'vocab.json', 'labels.json', 'model-card.md', 'float16/model.json', 'uint8/model.json']) {
+    for (const file of ['model.json', 'vocab.json', 'labels.json', 'model-card.md', 'float16/model.json', 'uint8/model.json', 'tokenizer.json', 'tokenizer_config.json']) {
       expect(existsSync(join(root, 'artifacts', 'export', file)), file).toBe(true);
     }
+    // The default student reads the teacher's pieces: its export carries the tokenizer that defines its input.
+    const preprocessing = JSON.parse(readFileSync(join(root, 'artifacts', 'export', 'preprocessing.json'), 'utf8')) as { tokenizer: string; max_len: number };
+    expect(preprocessing).toMatchObject({ tokenizer: 'pieces', max_len: 256 });
 
     const again = await kd(root, ['run', '--json']);
     expect(Object.values(results(again.stdout))).toEqual(Array(STAGES).fill('skipped'));
@@ -92,6 +95,12 @@ describe('the default pipeline, end to end through `kd-pipeline run`', () => {
     expect(Object.entries(reverted).filter(([, r]) => r === 'restored').map(([n]) => n)).toEqual(['train-student', 'evaluate', 'export']);
     const diff = JSON.parse((await kd(root, ['params', 'diff', '--json'])).stdout) as { params: unknown[] };
     expect(diff.params).toEqual([]);
+
+    // Another size is another student and baseline: nothing upstream reruns.
+    const resized = results((await kd(root, ['run', '--json', '--set', 'student.size=small'])).stdout);
+    expect(Object.entries(resized).filter(([, r]) => r === 'ran').map(([n]) => n).sort()).toEqual(['evaluate', 'export', 'train-baseline', 'train-student']);
+    expect(embeddingSegments(root)).toEqual(segments);
+    await kd(root, ['run', '--json', '--set', 'student.size=tiny']);
   }, 600_000);
 
   it('a 2×2 sweep over student keys trains only students, restores everything upstream, re-encodes nothing; apply checks the best out', async () => {

@@ -25,6 +25,7 @@ function tinyParams(edit: (p: Params) => void = () => {}): string {
   Object.assign(p.soft_labels, { augment: { ...p.soft_labels.augment, copies: 2, replace_prob: 0 }, vocabulary_words: false });
   Object.assign(p.teacher, { embedding_dim: 8, hidden: 8, cnn: { filters: 8, kernel_sizes: [3] }, bilstm: { units: 4 } });
   Object.assign(p.teacher.train, { epochs: 2, batch_size: 64 });
+  p.student.tokenizer = 'words'; // no transformer teacher, so no encoder tokenizer to read
   Object.assign(p.student.model, { embedding_dim: 4 });
   Object.assign(p.student.train, { epochs: 2, batch_size: 64 });
   edit(p);
@@ -177,5 +178,33 @@ describe('training stages through the CLI', () => {
     expect(existsSync(path.join(copy, 'artifacts/teacher'))).toBe(false);
     expect(existsSync(path.join(copy, 'artifacts/checkpoints'))).toBe(false);
     expect(existsSync(path.join(copy, 'artifacts/metrics/teacher.json'))).toBe(false);
+  });
+
+  it('refuses a bad student size, tokenizer or architecture key, or one over its size\'s budget, in one message, writing nothing', () => {
+    const cases: [(p: Params) => void, RegExp][] = [
+      [(p) => (p.student.size = 'huge'), /^kd-pipeline: error: params\.yaml: student\.size: .*"tiny"\|"small"\|"base"/m],
+      [(p) => (p.student.tokenizer = 'bpe'), /^kd-pipeline: error: params\.yaml: student\.tokenizer: .*"encoder"\|"words"/m],
+      [(p) => (p.student.model = { arch: 'rnn' }), /^kd-pipeline: error: params\.yaml: student\.model\.arch: .*"pool"\|"cnn"/m],
+      [(p) => (p.student.model = { layers: 2 }), /^kd-pipeline: error: params\.yaml: student\.model: .*"layers"/m],
+      [
+        (p) => (p.student.tokenizer = 'encoder'),
+        /^kd-pipeline: error: params\.yaml: student\.tokenizer: encoder reads the teacher's own tokenizer, but teacher\.members has no transformer \(no encoder\): add one, or set student\.tokenizer: words$/m,
+      ],
+      [
+        (p) => (p.student.model = { embedding_dim: 2000 }),
+        /^kd-pipeline: error: params\.yaml: student\.size tiny allows at most 226,000 parameters, but this student has [\d,]+ \(150 words × embedding_dim 2000, 32 filters × kernel_sizes \[1, 2, 3\]\); set by student\.model\.embedding_dim: lower student\.model\.embedding_dim \(or vocab\.max_size\), or pick a larger student\.size$/m,
+      ],
+    ];
+    for (const [edit, message] of cases) {
+      const copy = copyInputs(root, edit);
+      cpSync(path.join(root, 'artifacts/soft-labels'), path.join(copy, 'artifacts/soft-labels'), { recursive: true });
+      for (const name of ['train-student', 'train-baseline']) {
+        const result = stage(copy, name);
+        expect(result.status, result.stderr).toBe(1);
+        expect(result.stderr).toMatch(message);
+        expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      }
+      for (const out of ['artifacts/student', 'artifacts/baseline', 'artifacts/checkpoints', 'artifacts/metrics']) expect(existsSync(path.join(copy, out)), out).toBe(false);
+    }
   });
 });

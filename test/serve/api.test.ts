@@ -115,7 +115,7 @@ describe('other routes', () => {
     expect(body.labels).toEqual(['negative', 'positive']);
     expect(body.model_card).toMatch(/# kd-student/);
     expect(body.metadata).toMatchObject({ metrics: { accuracy: 1 }, exported_at: expect.any(String) });
-    expect(body.preprocessing).toEqual({ lowercase: true, strip_accents: false, max_len: 8 });
+    expect(body.preprocessing).toEqual({ tokenizer: 'words', lowercase: true, strip_accents: false, max_len: 8 });
   });
 
   it('GET /metrics in Prometheus text format', async () => {

@@ -3,13 +3,14 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../lib/serve/server.js';
-import { writeExport } from './export-fixture.js';
+import { defaultEncoderDir } from '../ml/encoder-fixture.js';
+import { writeExport, writePiecesExport } from './export-fixture.js';
 import { serve, tempDir } from './server-harness.js';
 
 // The page script and the tokeniser are served compiled from dist/ (npm test builds first).
 const CHROMIUM = '/usr/bin/chromium';
 const tmp = tempDir('browser');
-let server: RunningServer;
+const servers: Record<string, RunningServer> = {};
 let browser: Browser;
 let page: Page;
 
@@ -18,7 +19,8 @@ beforeAll(async () => {
     if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
   }
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (scripts/test-env.mjs does it for npm test)`);
-  server = await serve(await writeExport(path.join(tmp.dir, 'export'), 'fp-web'));
+  servers.words = await serve(await writeExport(path.join(tmp.dir, 'export'), 'fp-web'));
+  servers.pieces = await serve(await writePiecesExport(path.join(tmp.dir, 'pieces'), 'fp-pieces', defaultEncoderDir()));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -29,7 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await server?.close();
+  for (const server of Object.values(servers)) await server.close();
   tmp.remove();
 });
 
@@ -41,10 +43,14 @@ async function probabilities(): Promise<Record<string, number>> {
 }
 
 describe('the web page', () => {
-  it('predicts as you type on the server, then in the browser with the same answer', async () => {
-    await page.goto(server.url);
+  // An export over words (as earlier versions wrote) and one over pieces with its tokenizer.json and masked layers.
+  it.each([
+    ['words', 'fp-web'],
+    ['pieces', 'fp-pieces'],
+  ])('predicts as you type on the server, then in the browser with the same answer (student over %s)', async (kind, fingerprint) => {
+    await page.goto(servers[kind]!.url);
     await page.locator('body[data-ready="true"]').waitFor();
-    await expect(page.locator('#model').textContent()).resolves.toMatch(/kd-student 1 \(fp-web\)/);
+    await expect(page.locator('#model').textContent()).resolves.toMatch(new RegExp(`kd-student 1 \\(${fingerprint}\\)`));
 
     await page.locator('#text').fill('I love this movie, it is great');
     await page.locator('body[data-last-mode="server"]').waitFor();
@@ -64,6 +70,6 @@ describe('the web page', () => {
     expect(await page.locator('#status').textContent()).toMatch(/in this browser/);
 
     mkdirSync('test-results', { recursive: true });
-    await page.screenshot({ path: 'test-results/serve-page.png', fullPage: true });
+    await page.screenshot({ path: `test-results/serve-page-${kind}.png`, fullPage: true });
   });
 });
