@@ -16,15 +16,12 @@
 // bench:encoder). `--set key=value` overrides a params.yaml value (parsed as YAML) in the copies
 // only. Needs `npm run setup`.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
-
-const REPO = path.resolve(import.meta.dirname, '..');
-const CLI = path.join(REPO, 'bin/kd-pipeline.js');
-const STAGES = ['encoder', 'preprocess', 'build-vocab', 'train-teacher', 'generate-soft-labels', 'train-student', 'train-baseline', 'evaluate', 'export'];
+import { applySets, CLI, failer, freshCopy, meanSd, readMetrics, REPO, repoParams, STAGES, timedRun as runIn } from './lib/project.mjs';
 // Per size: the share of the teacher's mean accuracy to keep and the parameter ratio to beat.
 const SIZE_TARGETS = { tiny: { of_teacher: 0.95, param_ratio: 100 }, small: { of_teacher: 0.97, param_ratio: 30 }, base: { of_teacher: 0.98, param_ratio: 10 } };
 const TARGETS = { distillation_gain: 0.03, latency_ratio: 10, unseen_gap: 0.03, wall_vs_against: 0.9 };
@@ -41,51 +38,16 @@ const { values: args } = parseArgs({
   },
 });
 
-function fail(message) {
-  process.stderr.write(`bench:distill: ${message}\n`);
-  process.exit(1);
-}
+const fail = failer('distill');
 
 /** params.yaml with the seed and every --set override applied. */
 function params(seed) {
-  const p = parse(readFileSync(path.join(REPO, 'params.yaml'), 'utf8'));
+  const p = applySets(repoParams(), args.set, fail);
   p.seed = seed;
-  for (const entry of args.set) {
-    const eq = entry.indexOf('=');
-    if (eq < 1) fail(`--set ${entry}: expected key=value`);
-    const keys = entry.slice(0, eq).split('.');
-    let node = p;
-    for (const key of keys.slice(0, -1)) {
-      if (typeof node[key] !== 'object' || node[key] === null) fail(`--set ${entry}: params.yaml has no section ${key}`);
-      node = node[key];
-    }
-    node[keys.at(-1)] = parse(entry.slice(eq + 1));
-  }
   return stringify(p);
 }
 
-const env = { ...process.env };
-delete env.MLFLOW_TRACKING_URI;
-
-/** `kd-pipeline run --json` in `root` with `cli`, timed; fails the bench (keeping the project) when the run fails. */
-function timedRun(cli, root, what) {
-  const start = performance.now();
-  const result = spawnSync('node', [cli, 'run', '--json'], { cwd: root, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
-  const wall = (performance.now() - start) / 1000;
-  if (result.status !== 0) fail(`${what}: kd-pipeline run failed (project kept in ${root}):\n${result.stderr.split('\n').slice(-30).join('\n')}`);
-  const seconds = Object.fromEntries(JSON.parse(result.stdout).stages.map((s) => [s.name, s.seconds]));
-  const backend = /on (tensorflow|cpu)[,:]/.exec(result.stderr)?.[1] ?? 'unknown';
-  return { wall, seconds, backend };
-}
-
-/** A fresh copy of `repo`'s project files as a clean clone has them after setup. */
-function freshCopy(repo, seed, paramsText) {
-  const root = mkdtempSync(path.join(tmpdir(), `kd-bench-${seed}-`));
-  for (const rel of ['pipeline.yaml', 'pipeline.lock', 'data']) cpSync(path.join(repo, rel), path.join(root, rel), { recursive: true });
-  cpSync(path.join(REPO, 'models/encoder'), path.join(root, 'models/encoder'), { recursive: true });
-  writeFileSync(path.join(root, 'params.yaml'), paramsText);
-  return root;
-}
+const timedRun = (cli, root, what) => runIn(cli, root, what, fail);
 
 function setSize(root, size) {
   const file = path.join(root, 'params.yaml');
@@ -101,7 +63,7 @@ function runSeed(seed) {
     setSize(root, size);
     const run = timedRun(CLI, root, `seed ${seed}, size ${size}`);
     process.stderr.write(`  seed ${seed}, ${size}: ${run.wall.toFixed(1)} s${i === 0 ? ' end to end from a clean copy' : ' (student stages)'} (${STAGES.filter((s) => run.seconds[s] !== undefined).map((s) => `${s} ${run.seconds[s].toFixed(1)}`).join(', ')})\n`);
-    const m = JSON.parse(readFileSync(path.join(root, 'artifacts/metrics.json'), 'utf8'));
+    const m = readMetrics(root);
     results[size] = {
       backend: run.backend,
       wall_seconds: run.wall,
@@ -142,19 +104,13 @@ function runAgainst(rev, seed) {
     p.seed = seed;
     const root = freshCopy(tree, seed, stringify(p));
     const run = timedRun(path.join(tree, 'bin/kd-pipeline.js'), root, `--against ${rev}`);
-    const m = JSON.parse(readFileSync(path.join(root, 'artifacts/metrics.json'), 'utf8'));
+    const m = readMetrics(root);
     rmSync(root, { recursive: true, force: true });
     process.stderr.write(`  ${rev} (seed ${seed}): ${run.wall.toFixed(1)} s end to end from a clean copy; student ${m['student.accuracy'].toFixed(4)}, teacher ${m['teacher.accuracy'].toFixed(4)}\n`);
     return { rev, seed, wall_seconds: run.wall, seconds: run.seconds, student_accuracy: m['student.accuracy'], teacher_accuracy: m['teacher.accuracy'] };
   } finally {
     git('worktree', 'remove', '--force', tree);
   }
-}
-
-function meanSd(values) {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const sd = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) : 0;
-  return { mean, sd };
 }
 
 const seedCount = Number(args.seeds);
