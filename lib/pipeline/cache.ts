@@ -89,6 +89,20 @@ export class ContentCache {
     return new CorruptCacheObjectError(hash, actual, target, moved);
   }
 
+  /**
+   * The md5 the stored object `hash` really has when it does not match its name, else null.
+   * Trusts the verified memo unless `full` (cache verify re-reads everything).
+   */
+  async checkObject(hash: string, full = false): Promise<string | null> {
+    return this.verified.check(this.objectPath(hash), hash, full);
+  }
+
+  /** Moves object `hash` to `.kd/quarantine/`; answers where it went, relative to the project root. */
+  async quarantine(hash: string): Promise<string> {
+    const moved = await this.verified.quarantine(this.objectPath(hash), hash);
+    return path.relative(path.dirname(this.store.root), moved).split(path.sep).join('/');
+  }
+
   /** A directory's manifest for checkout: small, so always hashed. */
   private async checkedManifest(hash: string, target: string): Promise<ManifestEntry[]> {
     const bytes = await readFile(this.objectPath(hash)).catch((error: NodeJS.ErrnoException) => {

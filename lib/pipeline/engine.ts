@@ -277,7 +277,7 @@ class PipelineRun {
   private async available(stage: StageSpec, entry: LockedStage): Promise<boolean> {
     if (await cachedOutsAvailable(entry, this.cache)) return true;
     if (!this.remote) return false;
-    const fetched = await this.remote.fetchOuts(hashedOuts(entry));
+    const fetched = await this.remote.fetchOuts(hashedOuts(entry, stage.name));
     // A missing object only means nobody pushed it; a corrupted one deserves a warning.
     for (const failure of fetched.failed) if (failure.reason === 'corrupt') this.progress.note(`kd-pipeline: warning: ${stage.name}: ${failure.error}`);
     if (fetched.moved.length > 0) this.progress.note(`↓ ${stage.name}: fetched ${fetched.moved.length} objects (${formatBytes(fetched.bytes)}) from ${this.remote.remote.url}`);
