@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ContentCache } from './cache.js';
@@ -129,13 +130,22 @@ async function inspect(source: Source, jobs: number): Promise<Findings> {
   return { problems, corrupt, invalidRuns, danglingRuns };
 }
 
+/** Hashes of objects in `.kd/quarantine/` (`<hash>.<ms>`) that the cache no longer holds. */
+async function quarantinedHashes(cache: ContentCache): Promise<string[]> {
+  const names = await readdir(path.join(cache.store.root, 'quarantine')).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [] as string[];
+    throw error;
+  });
+  return names.map((name) => name.replace(/\.\d+$/, '')).filter((hash) => !existsSync(cache.objectPath(hash)));
+}
+
 /**
- * After quarantining corrupt objects: the workspace outs pipeline.lock names that still hold
- * exactly an object's bytes (each re-hashed, no memo trusted) go back into the cache, so a later
- * push uploads the good copy.
+ * After quarantining corrupt objects (now, or earlier by a checkout or a push): the workspace outs
+ * pipeline.lock names that still hold exactly an object's bytes (each re-hashed, no memo trusted)
+ * go back into the cache, so a later push uploads the good copy.
  */
 async function restoreFromWorkspace(root: string, cache: ContentCache, corrupt: string[]): Promise<string[]> {
-  const wanted = new Set(corrupt.map(hashOfKey));
+  const wanted = new Set([...corrupt.map(hashOfKey), ...(await quarantinedHashes(cache))]);
   const candidates: { hash: string; file: string; size: number }[] = [];
   for (const entry of Object.values(readLock(projectPaths(root).lockFile).stages)) {
     for (const out of entry.outs) {
@@ -176,7 +186,7 @@ async function verifyLocal(options: VerifyOptions): Promise<VerifyReport> {
     // One job: hashing is CPU-bound on this thread, and a local disk gains little from more.
     const found = await inspect(source, 1);
     const report: VerifyReport = { store: '.kd', remote: null, objects: source.objects.size, runs: source.runs.length, problems: found.problems, repaired: [], restored: [] };
-    if (!options.repair || found.problems.length === 0) return report;
+    if (!options.repair) return report;
     makeKdDir(paths);
     for (const key of found.corrupt) {
       await cache.quarantine(hashOfKey(key));

@@ -33,9 +33,9 @@ export class ContentCache {
 
   /** Stores an out (file or directory) whose hash was just computed. Files go in before the manifest. */
   async save(absPath: string, out: PathHash): Promise<void> {
-    if (!out.manifest) return this.saveFile(out.hash, absPath);
-    for (const entry of out.manifest) await this.saveFile(entry.hash, path.join(absPath, entry.path));
-    if (!existsSync(this.objectPath(out.hash))) {
+    if (!out.manifest) await this.saveFile(out.hash, absPath);
+    else for (const entry of out.manifest) await this.saveFile(entry.hash, path.join(absPath, entry.path));
+    if (out.manifest && !existsSync(this.objectPath(out.hash))) {
       const text = Buffer.from(JSON.stringify(out.manifest));
       await this.store.put(objectKey(out.hash), async () => text, text.length);
       await this.verified.remember(this.objectPath(out.hash), out.hash);

@@ -21,8 +21,9 @@ export function register(program: Command): void {
       else {
         for (const problem of report.problems) process.stdout.write(`${problem.kind}: ${problem.error}\n`);
         const what = `${report.objects} objects and ${report.runs} run-cache entries in ${report.store}`;
-        if (report.problems.length === 0) process.stdout.write(`checked ${what}: all sound\n`);
-        else if (raw.repair) process.stdout.write(`checked ${what}: ${report.problems.length} problems; repaired ${report.repaired.length}${report.restored.length > 0 ? `, stored ${report.restored.length} again from the workspace` : ''}\n`);
+        const restored = report.restored.length > 0 ? `; stored ${report.restored.length} quarantined objects again from the workspace` : '';
+        if (report.problems.length === 0) process.stdout.write(`checked ${what}: all sound${restored}\n`);
+        else if (raw.repair) process.stdout.write(`checked ${what}: ${report.problems.length} problems; repaired ${report.repaired.length}${restored}\n`);
         else process.stdout.write(`checked ${what}: ${report.problems.length} problems (run with --repair to quarantine or delete them)\n`);
       }
       if (report.problems.length > 0 && !raw.repair) process.exitCode = 1;
