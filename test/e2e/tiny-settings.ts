@@ -1,4 +1,7 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parse } from 'csv-parse/sync';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 
@@ -21,3 +24,18 @@ export const TINY = [
 
 /** TINY as command-line flags. */
 export const tinyFlags = (): string[] => TINY.flatMap((s) => ['--set', s]);
+
+/** The repository's own pipeline.yaml and params.yaml on 300 real sentences (a fresh temp folder), for a run of seconds with TINY. */
+export function tinyProject(): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'kd-e2e-'));
+  copyFileSync(path.join(REPO, 'pipeline.yaml'), path.join(root, 'pipeline.yaml'));
+  copyFileSync(path.join(REPO, 'params.yaml'), path.join(root, 'params.yaml'));
+  const rows = parse(readFileSync(path.join(REPO, 'data', 'sentiment-labelled-sentences.csv')), { columns: true }) as Record<string, string>[];
+  // Every 10th row keeps both classes and all three sources.
+  const sample = rows.filter((_, i) => i % 10 === 0);
+  const header = Object.keys(rows[0] ?? {});
+  const csv = [header.join(','), ...sample.map((r) => header.map((h) => `"${(r[h] ?? '').replaceAll('"', '""')}"`).join(','))].join('\n');
+  mkdirSync(path.join(root, 'data'));
+  writeFileSync(path.join(root, 'data', 'sentiment-labelled-sentences.csv'), `${csv}\n`);
+  return root;
+}
