@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ContentCache } from './cache.js';
@@ -130,22 +129,13 @@ async function inspect(source: Source, jobs: number): Promise<Findings> {
   return { problems, corrupt, invalidRuns, danglingRuns };
 }
 
-/** Hashes of objects in `.kd/quarantine/` (`<hash>.<ms>`) that the cache no longer holds. */
-async function quarantinedHashes(cache: ContentCache): Promise<string[]> {
-  const names = await readdir(path.join(cache.store.root, 'quarantine')).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [] as string[];
-    throw error;
-  });
-  return names.map((name) => name.replace(/\.\d+$/, '')).filter((hash) => !existsSync(cache.objectPath(hash)));
-}
-
 /**
  * After quarantining corrupt objects (now, or earlier by a checkout or a push): the workspace outs
  * pipeline.lock names that still hold exactly an object's bytes (each re-hashed, no memo trusted)
  * go back into the cache, so a later push uploads the good copy.
  */
 async function restoreFromWorkspace(root: string, cache: ContentCache, corrupt: string[]): Promise<string[]> {
-  const wanted = new Set([...corrupt.map(hashOfKey), ...(await quarantinedHashes(cache))]);
+  const wanted = new Set([...corrupt.map(hashOfKey), ...(await cache.quarantined())]);
   const candidates: { hash: string; file: string; size: number }[] = [];
   for (const entry of Object.values(readLock(projectPaths(root).lockFile).stages)) {
     for (const out of entry.outs) {

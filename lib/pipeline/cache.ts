@@ -19,7 +19,7 @@ export class ContentCache {
   readonly verified: VerifiedObjects;
 
   constructor(readonly store: DirectoryStore) {
-    this.verified = new VerifiedObjects(path.join(store.root, 'verified.json'), path.join(store.root, 'quarantine'));
+    this.verified = new VerifiedObjects(store.pathOf(OBJECTS_PREFIX));
   }
 
   /** The cache of the project whose engine paths are `paths` (`.kd/cache`, temp files in `.kd/tmp`). */
@@ -101,6 +101,11 @@ export class ContentCache {
   async quarantine(hash: string): Promise<string> {
     const moved = await this.verified.quarantine(this.objectPath(hash), hash);
     return path.relative(path.dirname(this.store.root), moved).split(path.sep).join('/');
+  }
+
+  /** Hashes of the objects in the quarantine that the cache no longer holds. */
+  async quarantined(): Promise<string[]> {
+    return (await this.verified.quarantined()).filter((hash) => !existsSync(this.objectPath(hash)));
   }
 
   /** A directory's manifest for checkout: small, so always hashed. */

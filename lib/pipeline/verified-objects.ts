@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { createReadStream, createWriteStream, realpathSync } from 'node:fs';
+import { mkdir, readdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -45,32 +45,49 @@ export class CorruptCacheObjectError extends KdError {
  * The objects of one cache whose content was checked against their name, remembered by
  * (inode, size, mtime) as the state store remembers workspace files: an object is read and hashed
  * once, and every later read of the same unchanged file costs one stat. An object that is replaced
- * or written to gets a new stamp and is hashed again. Saved in `.kd/verified.json`, loaded only
- * when an object is first read (a no-op run never loads it).
+ * or written to gets a new stamp and is hashed again. Saved in `verified.json` beside the cache's
+ * real folder (an experiment trial's `.kd/cache` is a link to the project's: they share the memo
+ * and the quarantine), keyed by the object's path inside the cache; loaded only when an object is
+ * first read, so a no-op run never loads it.
  */
 export class VerifiedObjects {
   private memo: StateStore | undefined;
+  private real: string | undefined;
 
-  constructor(
-    private readonly file: string,
-    private readonly quarantineDir: string,
-  ) {}
+  /** `cacheDir`: the folder of the objects (`.kd/cache`). */
+  constructor(private readonly cacheDir: string) {}
+
+  /** Where the cache really is: its memo and quarantine live beside it. */
+  private get home(): string {
+    if (this.real === undefined) {
+      try {
+        this.real = path.dirname(realpathSync(this.cacheDir));
+      } catch {
+        this.real = path.dirname(this.cacheDir);
+      }
+    }
+    return this.real;
+  }
 
   private get store(): StateStore {
-    this.memo ??= new StateStore(this.file);
+    this.memo ??= new StateStore(path.join(this.home, 'verified.json'));
     return this.memo;
+  }
+
+  private key(object: string): string {
+    return path.relative(this.cacheDir, object).split(path.sep).join('/');
   }
 
   /** Whether `object` was verified to hold `hash` and has not changed since. */
   async trusted(object: string, hash: string): Promise<boolean> {
     const info = await statIfPresent(object);
-    return info !== null && this.store.get(object, stampOf(info)) === hash;
+    return info !== null && this.store.get(this.key(object), stampOf(info)) === hash;
   }
 
   /** Records that `object` (as it is now) holds `hash`: we just wrote or hashed those bytes. */
   async remember(object: string, hash: string): Promise<void> {
     const info = await statIfPresent(object);
-    if (info) this.store.set(object, stampOf(info), hash);
+    if (info) this.store.set(this.key(object), stampOf(info), hash);
   }
 
   /**
@@ -82,7 +99,7 @@ export class VerifiedObjects {
     const before = await statIfPresent(object);
     const actual = await md5File(object);
     if (actual !== contentMd5(hash)) return actual;
-    if (before) this.store.set(object, stampOf(before), hash);
+    if (before) this.store.set(this.key(object), stampOf(before), hash);
     return null;
   }
 
@@ -107,16 +124,26 @@ export class VerifiedObjects {
     await pipeline(createReadStream(object, { highWaterMark: 1 << 20 }), tap, createWriteStream(target));
     const actual = md5.digest('hex');
     if (actual !== contentMd5(hash)) return actual;
-    if (before) this.store.set(object, stampOf(before), hash);
+    if (before) this.store.set(this.key(object), stampOf(before), hash);
     return null;
   }
 
   /** Moves a corrupt object out of the cache into `.kd/quarantine/` (kept for inspection, never read again). */
   async quarantine(object: string, hash: string): Promise<string> {
-    await mkdir(this.quarantineDir, { recursive: true });
-    const moved = path.join(this.quarantineDir, `${hash}.${Date.now()}`);
+    const dir = path.join(this.home, 'quarantine');
+    await mkdir(dir, { recursive: true });
+    const moved = path.join(dir, `${hash}.${Date.now()}`);
     await rename(object, moved);
     return moved;
+  }
+
+  /** Hashes of the objects in the quarantine (`<hash>.<ms>`). */
+  async quarantined(): Promise<string[]> {
+    const names = await readdir(path.join(this.home, 'quarantine')).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [] as string[];
+      throw error;
+    });
+    return names.map((name) => name.replace(/\.\d+$/, ''));
   }
 
   save(): void {
