@@ -167,7 +167,8 @@ async function verifyLocal(options: VerifyOptions): Promise<VerifyReport> {
       runs: [...(await store.list(RUNS_PREFIX)).keys()],
       digest: async (key) => {
         const file = store.pathOf(key);
-        if (!key.endsWith('.dir')) return { md5: await md5File(file) };
+        // Hashed afresh (no memo trusted), and a sound object is remembered as verified.
+        if (!key.endsWith('.dir')) return { md5: (await cache.checkObject(hashOfKey(key), true)) ?? contentMd5(hashOfKey(key)) };
         const bytes = await readFile(file);
         return { md5: createHash('md5').update(bytes).digest('hex'), bytes };
       },
@@ -175,6 +176,7 @@ async function verifyLocal(options: VerifyOptions): Promise<VerifyReport> {
     };
     // One job: hashing is CPU-bound on this thread, and a local disk gains little from more.
     const found = await inspect(source, 1);
+    cache.verified.save();
     const report: VerifyReport = { store: '.kd', remote: null, objects: source.objects.size, runs: source.runs.length, problems: found.problems, repaired: [], restored: [] };
     if (!options.repair) return report;
     makeKdDir(paths);

@@ -138,6 +138,7 @@ export class RemoteObjects {
     }
     const items = await Promise.all(complete.map(async (hash) => ({ key: objectKey(hash), size: (await stat(this.local.objectPath(hash))).size })));
     addResults(result, await this.move(this.local.store, this.remote, items, upload));
+    this.local.verified.save();
     suspects.update([], result.moved);
     result.failed = result.failed.map((f) => owners.name(f));
     return result;
