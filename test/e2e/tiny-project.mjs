@@ -19,7 +19,7 @@ export const TINY = [
   '+student.model.embedding_dim=4',
   'student.train.epochs=2',
   'soft_labels.augment.copies=1',
-  'evaluate.latency_runs=5',
+  'evaluate.latency_runs=20',
   'evaluate.throughput_batch=16',
 ];
 
