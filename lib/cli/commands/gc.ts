@@ -43,8 +43,8 @@ export function register(program: Command): void {
 /** `--dry-run`: one line per object kept (with the lock entry that keeps it) or removed, then per run-cache entry removed. */
 function listing(report: GcReport): string {
   const lines = [
-    ...report.kept.map((item) => `keep    ${item.hash}  ${String(item.size).padStart(10)} B  ${item.by}`),
-    ...report.removed.map((item) => `remove  ${item.hash}  ${String(item.size).padStart(10)} B`),
+    ...report.kept.map((item) => `keep    ${item.hash.padEnd(36)}  ${String(item.size).padStart(10)} B  ${item.by}`),
+    ...report.removed.map((item) => `remove  ${item.hash.padEnd(36)}  ${String(item.size).padStart(10)} B`),
     ...report.removedRunEntries.map((fingerprint) => `remove  run-cache entry ${fingerprint}`),
   ];
   return lines.map((line) => `${line}\n`).join('');
