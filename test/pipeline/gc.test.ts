@@ -127,6 +127,9 @@ describe('gc deletes nothing it cannot account for, and says why', () => {
     const show = await p.kd(['exp', 'show']);
     expect(show.code).toBe(1);
     expect(show.stderr).toContain(`kd-pipeline: error: ${p.path(file)}: corrupt experiment record`);
+    // The sweep can still be removed, and then gc runs.
+    expect((await p.kd(['exp', 'remove', '--sweep', 's', '--json'])).json).toEqual({ removed: ['s.1', 's.2'] });
+    expect((await p.kd(['gc', '--json'])).json).toMatchObject({ removedObjects: 6 });
   });
 });
 

@@ -101,16 +101,13 @@ export interface StoredTrial {
 /** The trials of a sweep that started, in order; a `running` trial whose sweep process is gone is reported failed. */
 export function sweepTrials(paths: ProjectPaths, sweep: string): StoredTrial[] {
   const running = sweepRunning(paths, sweep) !== undefined;
-  return dirs(sweepDir(paths, sweep))
-    .filter((name) => /^\d+$/.test(name))
-    .sort((a, b) => Number(a) - Number(b))
-    .flatMap((name) => {
-      const dir = path.join(sweepDir(paths, sweep), name);
-      const record = readJson(trialFile(dir), trialSchema);
-      if (!record) return [];
-      if (record.status === 'running' && !running) Object.assign(record, { status: 'failed', error: 'the exp run that ran this trial ended before it finished' });
-      return [{ record, dir }];
-    });
+  return trialFolders(paths, sweep).flatMap((name) => {
+    const dir = path.join(sweepDir(paths, sweep), name);
+    const record = readJson(trialFile(dir), trialSchema);
+    if (!record) return [];
+    if (record.status === 'running' && !running) Object.assign(record, { status: 'failed', error: 'the exp run that ran this trial ended before it finished' });
+    return [{ record, dir }];
+  });
 }
 
 /** `<sweep>.<n>` → its trial, or one clear error. */
@@ -129,15 +126,20 @@ export function findTrial(paths: ProjectPaths, id: string, command: string): Sto
 export function trialLocks(paths: ProjectPaths): { file: string; lock: Lock }[] {
   return dirs(paths.exp).flatMap((sweep) => {
     readJson(path.join(sweepDir(paths, sweep), 'sweep.json'), sweepSchema);
-    return dirs(sweepDir(paths, sweep))
-      .filter((name) => /^\d+$/.test(name))
-      .map((name) => {
-        const dir = path.join(sweepDir(paths, sweep), name);
-        readJson(trialFile(dir), trialSchema);
-        const file = path.join(dir, 'pipeline.lock');
-        return { file, lock: readLock(file, file) };
-      });
+    return trialFolders(paths, sweep).map((name) => {
+      const dir = path.join(sweepDir(paths, sweep), name);
+      readJson(trialFile(dir), trialSchema);
+      const file = path.join(dir, 'pipeline.lock');
+      return { file, lock: readLock(file, file) };
+    });
   });
+}
+
+/** The numbered trial folders of a sweep, in order. */
+function trialFolders(paths: ProjectPaths, sweep: string): string[] {
+  return dirs(sweepDir(paths, sweep))
+    .filter((name) => /^\d+$/.test(name))
+    .sort((a, b) => Number(a) - Number(b));
 }
 
 /** Refuses while an `exp run` is running: gc, or removing its sweep, would pull the ground from under it. */
@@ -160,7 +162,8 @@ export function removeExperiments(paths: ProjectPaths, target: { id?: string; sw
   const sweeps = target.all ? listSweeps(paths).map((s) => s.name) : [target.sweep as string];
   for (const sweep of sweeps) if (!existsSync(path.join(sweepDir(paths, sweep), 'sweep.json'))) throw new KdError(`${command}: no sweep named '${sweep}' (\`kd-pipeline exp show\` lists them)`);
   refuseWhileRunning(paths, command, sweeps);
-  const removed = sweeps.flatMap((sweep) => sweepTrials(paths, sweep).map((t) => t.record.id));
+  // Ids from the folder names, not the records: removing a sweep must work when a record is corrupt.
+  const removed = sweeps.flatMap((sweep) => trialFolders(paths, sweep).map((name) => `${sweep}.${name}`));
   for (const sweep of sweeps) rmSync(sweepDir(paths, sweep), { recursive: true, force: true });
   return removed;
 }
