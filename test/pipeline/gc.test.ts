@@ -12,6 +12,13 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** An empty folder for a directory remote, removed after the tests. */
+function newRemote(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kd-remote-'));
+  dirs.push(dir);
+  return dir;
+}
+
 /** One stage with a directory out and a file out, both depending on param n. */
 function project(): Project {
   return new Project({
@@ -41,14 +48,19 @@ const objectFile = (hash: string) => `.kd/cache/${hash.slice(0, 2)}/${hash.slice
 describe('gc deletes nothing it cannot account for, and says why', () => {
   it('without a pipeline.lock, gc and gc --dry-run refuse and say what to do', async () => {
     const p = await ranTwice();
+    const remote = newRemote();
+    expect((await p.kd(['remote', 'add', 'shared', remote])).code).toBe(0);
+    expect((await p.kd(['push'])).code).toBe(0);
+    const onRemote = readdirSync(path.join(remote, 'cache'), { recursive: true });
     p.remove('pipeline.lock');
     const before = stored(p);
     for (const args of [['gc'], ['gc', '--dry-run'], ['gc', '--remote', '--force']]) {
       const gc = await p.kd(args);
       expect(gc.code, args.join(' ')).toBe(1);
-      if (args[1] !== '--remote') expect(gc.stderr).toContain(`there is no pipeline.lock in ${p.dir}, and gc keeps only what a lock names; run \`kd-pipeline run\` (or restore pipeline.lock from git) first; nothing was deleted`);
+      expect(gc.stderr).toContain(`: there is no pipeline.lock in ${p.dir}, and gc keeps only what a lock names; run \`kd-pipeline run\` (or restore pipeline.lock from git) first; nothing was deleted`);
     }
     expect(stored(p)).toEqual(before);
+    expect(readdirSync(path.join(remote, 'cache'), { recursive: true })).toEqual(onRemote);
   });
 
   it.for([
@@ -145,8 +157,7 @@ describe('gc --all-commits keeps what pipeline.lock in git history names', () =>
     expect(notGit.code).toBe(1);
     expect(notGit.stderr).toContain(`kd-pipeline: error: gc: --all-commits reads pipeline.lock from git history, but ${p.dir} is not in a git repository; nothing was deleted`);
 
-    const remote = mkdtempSync(path.join(tmpdir(), 'kd-remote-'));
-    dirs.push(remote);
+    const remote = newRemote();
     expect((await p.kd(['remote', 'add', 'shared', remote])).code).toBe(0);
     const oldModel = p.lock().stages.make.outs[1].hash as string;
     await git(p, 'init', '-q');
@@ -185,11 +196,29 @@ describe('gc --all-commits keeps what pipeline.lock in git history names', () =>
   });
 });
 
-describe('gc --remote on a directory remote that cannot be listed', () => {
+describe('gc --remote on a directory remote it cannot read', () => {
+  it('a corrupt manifest on the remote stops gc --remote naming its key; nothing deleted', async () => {
+    const p = await ranTwice();
+    const remote = newRemote();
+    expect((await p.kd(['remote', 'add', 'shared', remote])).code).toBe(0);
+    expect((await p.kd(['push'])).code).toBe(0);
+    const data = p.lock().stages.make.outs[0].hash as string;
+    const key = `cache/${data.slice(0, 2)}/${data.slice(2)}`;
+    // Only the remote has the manifest now, and its bytes are rotten.
+    rmSync(p.path(objectFile(data)));
+    chmodSync(path.join(remote, key), 0o644);
+    writeFileSync(path.join(remote, key), '[{"path": "a.txt", "ha');
+    const onRemote = readdirSync(path.join(remote, 'cache'), { recursive: true });
+    const gc = await p.kd(['gc', '--remote', '--force']);
+    expect(gc.code).toBe(1);
+    expect(gc.stderr).toContain(`kd-pipeline: error: gc --remote: ${key} in ${remote}: corrupt directory manifest (`);
+    expect(gc.stderr).toContain('; nothing was deleted');
+    expect(readdirSync(path.join(remote, 'cache'), { recursive: true })).toEqual(onRemote);
+  });
+
   it('stops with the folder and the reason; nothing deleted', async () => {
     const p = await ranTwice();
-    const remote = mkdtempSync(path.join(tmpdir(), 'kd-remote-'));
-    dirs.push(remote);
+    const remote = newRemote();
     expect((await p.kd(['remote', 'add', 'shared', remote])).code).toBe(0);
     expect((await p.kd(['push'])).code).toBe(0);
     renameSync(path.join(remote, 'cache'), path.join(remote, 'cache.real'));
