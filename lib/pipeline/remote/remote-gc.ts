@@ -44,14 +44,16 @@ export async function collectRemoteGarbage(cwd: string, name: string | undefined
         const parsed = lockedStageSchema.safeParse(await withRetries(() => readJson(store, key)));
         return parsed.success ? parsed.data : null;
       } catch (error) {
-        if (error instanceof ObjectMissingError || error instanceof SyntaxError) return null;
+        if (error instanceof ObjectMissingError) return undefined; // deleted since the listing
+        if (error instanceof SyntaxError) return null;
         throw error;
       }
     });
-    // An entry that does not parse can restore nothing; one that needs a missing or removed object neither.
+    // An entry that needs a missing or removed object can restore nothing. One that does not parse is
+    // kept, as the local gc does: it may come from a newer kd-pipeline, and deleting is not gc's call.
     const doomedRuns = runKeys.filter((_, i) => {
       const entry = entries[i];
-      return !entry || entry.outs.some((out) => 'hash' in out && (!keep.has(out.hash) || !objects.has(out.hash)));
+      return entry ? entry.outs.some((out) => 'hash' in out && (!keep.has(out.hash) || !objects.has(out.hash))) : false;
     });
     return gcReport(objects, keep, doomedRuns.map(fingerprintOfKey), !options.force);
   });
