@@ -53,6 +53,9 @@ export interface PidLockOptions {
   pollMs?: number;
 }
 
+/** What link() answers on a file system without hard links (some FUSE and SMB mounts, FAT). */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
 /**
  * Puts a lock file holding our pid into place, all or nothing: the pid is written to a temp file
  * first and hard-linked to the lock's name (link fails with EEXIST when the lock is held), so no
@@ -65,7 +68,9 @@ function tryLink(file: string): string | undefined {
     linkSync(tmp, file);
     return readHolder(tmp)?.identity;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return undefined;
+    if (code && NO_LINKS.has(code)) throw new KdError(`${file}: cannot take the lock: the file system does not support hard links (${code})`);
     throw error;
   } finally {
     rmSync(tmp, { force: true });
