@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exited, Project, removeProjects } from './harness.js';
 
@@ -52,6 +55,21 @@ describe('the run lock under a race', () => {
     expect(lines).toHaveLength(2 * RACERS);
     // Nothing left behind: no lock, no takeover claim, no temp pid file.
     expect(p.files('.kd').filter((f) => f.startsWith('.kd/run.lock'))).toEqual([]);
+  });
+
+  it('16 processes taking the lock 150 times each, a third of them dying once while holding it: never two holders', { timeout: 120_000 }, async () => {
+    // The lock itself without the CLI around it, so that thousands of takes and several stale-lock
+    // takeovers under contention fit in seconds (the lock as it was on main overlapped 1321 times in 1791).
+    const p = new Project({});
+    const worker = path.join(import.meta.dirname, 'lock-worker.mjs');
+    const racers = Array.from({ length: 16 }, (_, i) => spawn('node', [worker, p.path('run.lock'), p.path('log'), '150', String(i % 3 === 0 ? 40 + i : -1)], { stdio: 'inherit' }));
+    expect(await Promise.all(racers.map((racer) => exited(racer)))).toEqual(racers.map(() => 0));
+    const figures = interleavings(p.read('log').trim().split('\n'));
+    expect(figures).toMatchObject({ overlaps: 0, maxAtOnce: 1 });
+    // 6 racers died after 41 + … takes; everyone else took all 150.
+    expect(figures.holders).toBe(10 * 150 + [0, 3, 6, 9, 12, 15].reduce((sum, i) => sum + 41 + i, 0));
+    // No lock, takeover claim or temp pid file left behind.
+    expect(readdirSync(p.dir)).toEqual(['log']);
   });
 
   it('a lock file without a pid (left by an older version killed at the wrong moment) is taken over', async () => {
