@@ -2,7 +2,9 @@ import { constants, existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import { readTextIfExistsAsync } from '../read-file.js';
 import { isDirHash, statIfPresent, type ManifestEntry, type PathHash } from './hashing.js';
+import { CorruptManifestError, parseManifest } from './manifest.js';
 import type { ProjectPaths } from './project.js';
 import { DirectoryStore } from './remote/directory-store.js';
 import { hashOfKey, objectKey, OBJECTS_PREFIX } from './remote/store.js';
@@ -35,7 +37,8 @@ export class ContentCache {
   async save(absPath: string, out: PathHash): Promise<void> {
     if (!out.manifest) await this.saveFile(out.hash, absPath);
     else for (const entry of out.manifest) await this.saveFile(entry.hash, path.join(absPath, entry.path));
-    if (out.manifest && !existsSync(this.objectPath(out.hash))) {
+    // Written even when one is there: a stage reruns over a corrupt manifest, which must not stay.
+    if (out.manifest) {
       const text = Buffer.from(JSON.stringify(out.manifest));
       await this.store.put(objectKey(out.hash), async () => text, text.length);
       await this.verified.remember(this.objectPath(out.hash), out.hash);
@@ -53,18 +56,20 @@ export class ContentCache {
     await this.verified.remember(this.objectPath(hash), hash);
   }
 
+  /** A directory's manifest, or null when it is not in the cache; unreadable or corrupt is a CorruptManifestError. */
   async readManifest(hash: string): Promise<ManifestEntry[] | null> {
-    try {
-      return JSON.parse(await readFile(this.objectPath(hash), 'utf8')) as ManifestEntry[];
-    } catch {
-      return null;
-    }
+    const file = this.objectPath(hash);
+    const text = await readTextIfExistsAsync(file);
+    return text === null ? null : parseManifest(text, file);
   }
 
-  /** Whether every object needed to check `hash` out is present. */
+  /** Whether every object needed to check `hash` out is present (a corrupt manifest is not: the stage runs again). */
   async has(hash: string): Promise<boolean> {
     if (!isDirHash(hash)) return existsSync(this.objectPath(hash));
-    const manifest = await this.readManifest(hash);
+    const manifest = await this.readManifest(hash).catch((error: unknown) => {
+      if (error instanceof CorruptManifestError) return null;
+      throw error;
+    });
     return manifest !== null && manifest.every((entry) => existsSync(this.objectPath(entry.hash)));
   }
 
@@ -146,7 +151,10 @@ export class ContentCache {
     return objects;
   }
 
-  /** The object hashes an out's hash keeps alive (a directory's manifest and its files). */
+  /**
+   * The object hashes an out's hash keeps alive (a directory's manifest and its files). A corrupt
+   * manifest throws: gc cannot know which files it names, so it must not delete any.
+   */
   async referencedBy(hash: string): Promise<string[]> {
     if (!isDirHash(hash)) return [hash];
     const manifest = (await this.readManifest(hash)) ?? [];

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import objectHash from 'object-hash';
@@ -21,9 +21,9 @@ import { withRetries } from './remote/retry.js';
 import { RemoteError } from './remote/store.js';
 import { RunCache } from './run-cache.js';
 import { acquireRunLock, claimFingerprint } from './run-lock.js';
-import { cachedOutsAvailable, commitStage, MissingOutError, prepareOuts, restoreOuts } from './stage-commit.js';
+import { cachedOutsAvailable, commitStage, prepareOuts, restoreOuts, StageOutError } from './stage-commit.js';
 import { findProjectRoot, loadPipeline, type PipelineSpec, type StageSpec } from './spec.js';
-import { parseStageTags, STAGE_TAGS_ENV } from './stage-tags.js';
+import { readStageTags, STAGE_TAGS_ENV } from './stage-tags.js';
 import { StateStore } from './state-store.js';
 import { CorruptCacheObjectError } from './verified-objects.js';
 
@@ -342,7 +342,7 @@ class PipelineRun {
       onLine: (line) => this.progress.stageOutput(stage.name, line),
       signal: this.abort.signal,
     });
-    const tags = readTags(tagsFile);
+    const tags = readStageTags(tagsFile, (message) => this.progress.note(`kd-pipeline: warning: stage '${stage.name}': ${message}`));
     const extra = { logFile: relPath(this.spec.root, logFile), tags };
     if (!result.ok) {
       const tail = result.tail.length > 0 ? `\n  last lines of ${extra.logFile}:\n${result.tail.map((l) => `    ${l}`).join('\n')}` : '';
@@ -352,7 +352,7 @@ class PipelineRun {
     try {
       entry = await commitStage(this.spec.root, stage, check, this.cache, this.state, this.runId);
     } catch (error) {
-      if (error instanceof MissingOutError) return this.fail(stage, check, seconds(), error.message, extra);
+      if (error instanceof StageOutError) return this.fail(stage, check, seconds(), error.message, extra);
       throw error;
     }
     this.commitLock(stage.name, entry);
@@ -362,16 +362,6 @@ class PipelineRun {
     this.progress.finished(stage.name, describe(outcome));
     await this.notify((o) => o.stageFinished(this.endInfo(stage, check, outcome, extra)));
     return outcome;
-  }
-}
-
-function readTags(file: string): Record<string, string> {
-  try {
-    const tags = parseStageTags(readFileSync(file, 'utf8'));
-    rmSync(file, { force: true });
-    return tags;
-  } catch {
-    return {};
   }
 }
 

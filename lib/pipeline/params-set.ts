@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../atomic-write.js';
 import { KdError } from '../errors.js';
+import { readTextIfExists } from '../read-file.js';
 import { PARAMS_FILE } from './spec.js';
 import { isMap } from 'yaml';
 import { loadYaml } from './yaml-memo.js';
@@ -22,11 +22,9 @@ export function parseAddPrefix(raw: string): { key: string; add: boolean } {
 
 /** The text of the params.yaml of `root`, or an error naming `origin`. */
 export function readParamsText(root: string, origin: string): string {
-  try {
-    return readFileSync(path.join(root, PARAMS_FILE), 'utf8');
-  } catch {
-    throw new KdError(`${origin}: ${PARAMS_FILE} not found in ${root}`);
-  }
+  const text = readTextIfExists(path.join(root, PARAMS_FILE), `${origin}: ${PARAMS_FILE}`);
+  if (text === null) throw new KdError(`${origin}: ${PARAMS_FILE} not found in ${root}`);
+  return text;
 }
 
 /**
