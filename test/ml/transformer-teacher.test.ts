@@ -57,7 +57,7 @@ describe('the sentence encoder', () => {
     const fixture = JSON.parse(readFileSync(path.join(FIXTURES, 'minilm-reference.json'), 'utf8')) as { texts: string[]; embeddings: number[][] };
     const root = path.dirname(path.dirname(defaultEncoderDir()));
     const { dir, info } = readEncoderFolder(root);
-    const encoder = await SentenceEncoder.load(dir, info, { model: '', dtype: 'q8', pooling: 'mean', max_tokens: 128, batch_size: 3, device: 'cpu', threads: 1, head: {} as never }, 'embedding');
+    const encoder = await SentenceEncoder.load(dir, info, { model: '', dtype: 'q8', pooling: 'mean', max_tokens: 128, long_text: 'windows', window_overlap: 16, batch_size: 3, device: 'cpu', threads: 1, head: {} as never }, 'embedding');
     try {
       expect(encoder.dim).toBe(384);
       expect(encoder.maskToken).toBe('[MASK]');

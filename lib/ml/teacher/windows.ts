@@ -1,0 +1,24 @@
+/** What the encoder does with a text longer than max_tokens: read its start only, or all of it in overlapping windows. */
+export type LongText = 'truncate' | 'windows';
+
+/** A window over a text's pieces (special tokens excluded): [start, end). */
+export interface Span {
+  start: number;
+  end: number;
+}
+
+/**
+ * The windows that cover `pieces` pieces when a window holds `capacity` of them: one window when
+ * the text fits (or `truncate`: its first `capacity` pieces); otherwise windows that advance by
+ * `capacity - overlap`, the last one ending at the text's end, so every window is full and every
+ * piece is read with context on both sides except at the text's own ends.
+ */
+export function windowSpans(pieces: number, capacity: number, longText: LongText, overlap: number): Span[] {
+  if (pieces <= capacity || longText === 'truncate') return [{ start: 0, end: Math.min(pieces, capacity) }];
+  const stride = capacity - overlap;
+  const spans: Span[] = [];
+  let start = 0;
+  for (; start + capacity < pieces; start += stride) spans.push({ start, end: start + capacity });
+  spans.push({ start: pieces - capacity, end: pieces });
+  return spans;
+}
