@@ -50,10 +50,11 @@ function providers(device: TransformerParams['device']): string[] {
 }
 
 /**
- * A pretrained transformer encoder from a folder in the Hugging Face layout, run through
- * transformers.js (its tokenizer; ONNX Runtime for the model). `embed` returns mean- or
- * CLS-pooled, L2-normalised sentence embeddings (what sentence-transformers computes for models
- * like all-MiniLM-L6-v2); `logits` the model's own sequence-classification output.
+ * A pretrained transformer encoder from a folder in the Hugging Face layout: transformers.js loads
+ * the tokenizer and the ONNX Runtime session, which this class then feeds itself. `embedding`
+ * rows are mean- or CLS-pooled, L2-normalised sentence embeddings (what sentence-transformers
+ * computes for models like all-MiniLM-L6-v2); `logits` the model's own sequence-classification
+ * output. A text longer than max_tokens is read in windows (windows.ts).
  */
 export class SentenceEncoder {
   private readonly buffers: { ids: BigInt64Array; mask: BigInt64Array; types: BigInt64Array };
@@ -151,27 +152,38 @@ export class SentenceEncoder {
   async encode(texts: readonly string[], { onProgress }: EncodeProgress = {}): Promise<Float32Array[]> {
     const items = this.tokenise(texts);
     const order = items.map((_, i) => i).sort((a, b) => items[a]!.ids.length - items[b]!.ids.length || a - b);
-    const sums = texts.map(() => new Float32Array(this.dim));
-    const weights = new Float64Array(texts.length);
-    const left = new Int32Array(texts.length);
-    for (const item of items) left[item.text]!++;
+    const out: Float32Array[] = new Array(texts.length);
+    const windows = new Int32Array(texts.length);
+    for (const item of items) windows[item.text]!++;
+    const left = windows.slice();
+    const positions = new Float64Array(texts.length);
     const meter = new Throughput(texts.length, onProgress);
     for (let start = 0; start < order.length; start += this.p.batch_size) {
       const batch = order.slice(start, start + this.p.batch_size).map((i) => items[i]!);
       const rows = await this.forward(batch);
       let finished = 0;
       batch.forEach((item, k) => {
-        // Each window weighs as many positions as it read: one window is plain pooling.
-        const scale = this.output === 'embedding' && this.p.pooling === 'mean' ? 1 : item.ids.length;
-        const sum = sums[item.text]!;
         const row = rows[k]!;
-        for (let d = 0; d < this.dim; d++) sum[d]! += scale * row[d]!;
-        weights[item.text]! += item.ids.length;
-        if (--left[item.text]! === 0) finished++;
+        if (windows[item.text] === 1) out[item.text] = row;
+        else {
+          // A window's row weighs as many positions as it read (see windows.ts).
+          const sum = (out[item.text] ??= new Float32Array(this.dim));
+          for (let d = 0; d < this.dim; d++) sum[d]! += item.ids.length * row[d]!;
+          positions[item.text]! += item.ids.length;
+        }
+        if (--left[item.text]! === 0) {
+          finished++;
+          if (windows[item.text]! > 1) finish(out[item.text]!, positions[item.text]!, this.output === 'embedding');
+        }
       });
       meter.add(finished);
     }
-    return sums.map((sum, i) => finish(sum, weights[i]!, this.output === 'embedding'));
+    return out;
+  }
+
+  /** How many pieces `text` is, special tokens excluded (what max_tokens and the windows count). */
+  pieces(text: string): number {
+    return this.tokenizer.encode(text, { add_special_tokens: false }).length;
   }
 
   /** Ids per item (a text, or one window of a long text), special tokens included. */
@@ -187,11 +199,7 @@ export class SentenceEncoder {
     return items;
   }
 
-  /**
-   * One row per item: for `mean` pooling the sum of the hidden states over the item's positions
-   * (the caller divides by the positions of all a text's windows), for `cls` the first position,
-   * for logits the model's output.
-   */
+  /** One row per item: its pooled, L2-normalised embedding, or the model's logits. */
   private async forward(batch: Item[]): Promise<Float32Array[]> {
     const width = batch[batch.length - 1]!.ids.length;
     const size = batch.length * width;
@@ -211,7 +219,7 @@ export class SentenceEncoder {
     const data = out.data as Float32Array;
     try {
       if (this.output === 'logits') return batch.map((_, row) => data.slice(row * this.dim, (row + 1) * this.dim));
-      return batch.map((item, row) => sumPositions(data, row * width * this.dim, this.p.pooling === 'cls' ? 1 : item.ids.length, this.dim));
+      return batch.map((item, row) => pool(data, row * width * this.dim, this.p.pooling === 'cls' ? 1 : item.ids.length, this.dim));
     } finally {
       for (const tensor of Object.values(result)) tensor.dispose();
     }
@@ -222,17 +230,20 @@ export class SentenceEncoder {
   }
 }
 
-/** The sum of `positions` consecutive rows of `dim` floats starting at `offset`. */
-function sumPositions(data: Float32Array, offset: number, positions: number, dim: number): Float32Array {
+/**
+ * The mean of `positions` consecutive rows of `dim` floats from `offset` (an item's real tokens:
+ * padding follows them; `cls`: the first only), divided by its L2 norm.
+ */
+function pool(data: Float32Array, offset: number, positions: number, dim: number): Float32Array {
   const v = new Float32Array(dim);
   for (let t = 0; t < positions; t++) {
     const at = offset + t * dim;
     for (let d = 0; d < dim; d++) v[d]! += data[at + d]!;
   }
-  return v;
+  return finish(v, positions, true);
 }
 
-/** A text's row: its windows' weighted sum divided by their total weight, then (embeddings) divided by its L2 norm. */
+/** `sum` divided by `weight`, then (embeddings) by its L2 norm, in place. */
 function finish(sum: Float32Array, weight: number, normalise: boolean): Float32Array {
   for (let d = 0; d < sum.length; d++) sum[d]! /= Math.max(weight, 1);
   if (!normalise) return sum;

@@ -1,4 +1,10 @@
-/** What the encoder does with a text longer than max_tokens: read its start only, or all of it in overlapping windows. */
+/**
+ * What the encoder does with a text longer than max_tokens: read its start only, or all of it in
+ * overlapping windows. A windowed text's row is the mean of its windows' rows weighted by the
+ * positions each window read, L2-normalised again for embeddings: each window's row is exactly
+ * the one that window gets as a text of its own, so a long text is the average of its parts in
+ * the space the head was trained on, and a text that fits is unchanged.
+ */
 export type LongText = 'truncate' | 'windows';
 
 /** A window over a text's pieces (special tokens excluded): [start, end). */
