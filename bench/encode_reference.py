@@ -4,8 +4,8 @@
       mean-pooled (over the attention mask), L2-normalised embeddings: what sentence-transformers
       computes for all-MiniLM-L6-v2, and what lib/ml/teacher/sentence-encoder.ts must reproduce.
   python bench/encode_reference.py speed  ENCODER_DIR ONNX_FILE --batch 64 --threads 2 < texts.json
-      sentences per second over the texts, batched as the Node encoder batches them (sorted by
-      length, padded to the longest of each batch), printed as JSON.
+      texts per second, batched as the Node encoder batches them (sorted by their number of
+      pieces, padded to the longest of each batch), printed as JSON.
 
 Needs onnxruntime, tokenizers and numpy (bench/distill.mjs installs pinned versions into .venv).
 """
@@ -26,18 +26,18 @@ def encode(sess, tok, texts, batch, max_tokens):
     tok.enable_truncation(max_length=max_tokens)
     tok.no_padding()
     names = [i.name for i in sess.get_inputs()]
-    out = np.zeros((len(texts), 0), np.float32)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    # All texts tokenised in one call, then sorted by pieces: the batches the Node encoder makes.
+    encs = tok.encode_batch(texts)
+    order = sorted(range(len(texts)), key=lambda i: len(encs[i].ids))
     rows = [None] * len(texts)
     for start in range(0, len(texts), batch):
         idx = order[start:start + batch]
-        encs = tok.encode_batch([texts[i] for i in idx])
-        width = max(len(e.ids) for e in encs)
+        width = max(len(encs[i].ids) for i in idx)
         ids = np.zeros((len(idx), width), np.int64)
         mask = np.zeros((len(idx), width), np.int64)
-        for j, e in enumerate(encs):
-            ids[j, :len(e.ids)] = e.ids
-            mask[j, :len(e.ids)] = 1
+        for j, i in enumerate(idx):
+            ids[j, :len(encs[i].ids)] = encs[i].ids
+            mask[j, :len(encs[i].ids)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in names:
             feeds["token_type_ids"] = np.zeros_like(ids)
