@@ -3,7 +3,7 @@
   python bench/encode_reference.py embed  ENCODER_DIR ONNX_FILE < texts.json > vectors.json
       mean-pooled (over the attention mask), L2-normalised embeddings: what sentence-transformers
       computes for all-MiniLM-L6-v2, and what lib/ml/teacher/sentence-encoder.ts must reproduce.
-  python bench/encode_reference.py speed  ENCODER_DIR ONNX_FILE --batch 64 --threads 2 < texts.json
+  python bench/encode_reference.py speed  ENCODER_DIR ONNX_FILE --batch 64 --threads 2 [--spinning 1] < texts.json
       texts per second, batched as the Node encoder batches them (sorted by their number of
       pieces, padded to the longest of each batch), printed as JSON.
 
@@ -15,10 +15,12 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 
-def session(onnx, threads):
+def session(onnx, threads, spinning):
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # 0: idle intra-op threads sleep, as the Node encoder's session is set; 1: onnxruntime's default.
+    options.add_session_config_entry("session.intra_op.allow_spinning", str(spinning))
     return ort.InferenceSession(onnx, options, providers=["CPUExecutionProvider"])
 
 
@@ -59,9 +61,10 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--spinning", type=int, choices=[0, 1], default=0)
     args = parser.parse_args()
     texts = json.load(sys.stdin)
-    sess = session(args.onnx, args.threads)
+    sess = session(args.onnx, args.threads, args.spinning)
     tok = Tokenizer.from_file(f"{args.encoder_dir}/tokenizer.json")
     if args.mode == "embed":
         rows = encode(sess, tok, texts, args.batch, args.max_tokens)

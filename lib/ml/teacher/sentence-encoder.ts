@@ -100,8 +100,10 @@ export class SentenceEncoder {
           dtype: p.dtype,
           device: device as 'cpu',
           local_files_only: true,
-          // As Python onnxruntime's defaults, with its thread counts.
-          session_options: { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' },
+          // Python onnxruntime's defaults, except that idle intra-op threads sleep instead of
+          // spinning: on a CPU shared with other work spinning threads halve throughput
+          // (docs/distill-bench.md#encoder-throughput).
+          session_options: { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } },
         })) as Model;
         provider = device;
         break;
