@@ -220,7 +220,10 @@ export class SentenceEncoder {
     const out = result[this.output === 'logits' ? 'logits' : 'last_hidden_state']!;
     const data = out.data as Float32Array;
     try {
-      if (this.output === 'logits') return batch.map((_, row) => data.slice(row * this.dim, (row + 1) * this.dim));
+      if (this.output === 'logits') {
+        const labels = out.dims[1]!;
+        return batch.map((_, row) => data.slice(row * labels, (row + 1) * labels));
+      }
       return batch.map((item, row) => pool(data, row * width * this.dim, this.p.pooling === 'cls' ? 1 : item.ids.length, this.dim));
     } finally {
       for (const tensor of Object.values(result)) tensor.dispose();
