@@ -3,9 +3,9 @@
   python bench/encode_reference.py embed  ENCODER_DIR ONNX_FILE < texts.json > vectors.json
       mean-pooled (over the attention mask), L2-normalised embeddings: what sentence-transformers
       computes for all-MiniLM-L6-v2, and what lib/ml/teacher/sentence-encoder.ts must reproduce.
-  python bench/encode_reference.py speed  ENCODER_DIR ONNX_FILE --batch 64 --threads 2 < texts.json
-      sentences per second over the texts, batched as the Node encoder batches them (sorted by
-      length, padded to the longest of each batch), printed as JSON.
+  python bench/encode_reference.py speed  ENCODER_DIR ONNX_FILE --batch 64 --threads 2 [--spinning 1] < texts.json
+      texts per second, batched as the Node encoder batches them (sorted by their number of
+      pieces, padded to the longest of each batch), printed as JSON.
 
 Needs onnxruntime, tokenizers and numpy (bench/distill.mjs installs pinned versions into .venv).
 """
@@ -15,10 +15,12 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 
-def session(onnx, threads):
+def session(onnx, threads, spinning):
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # 0: idle intra-op threads sleep, as the Node encoder's session is set; 1: onnxruntime's default.
+    options.add_session_config_entry("session.intra_op.allow_spinning", str(spinning))
     return ort.InferenceSession(onnx, options, providers=["CPUExecutionProvider"])
 
 
@@ -26,18 +28,18 @@ def encode(sess, tok, texts, batch, max_tokens):
     tok.enable_truncation(max_length=max_tokens)
     tok.no_padding()
     names = [i.name for i in sess.get_inputs()]
-    out = np.zeros((len(texts), 0), np.float32)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    # All texts tokenised in one call, then sorted by pieces: the batches the Node encoder makes.
+    encs = tok.encode_batch(texts)
+    order = sorted(range(len(texts)), key=lambda i: len(encs[i].ids))
     rows = [None] * len(texts)
     for start in range(0, len(texts), batch):
         idx = order[start:start + batch]
-        encs = tok.encode_batch([texts[i] for i in idx])
-        width = max(len(e.ids) for e in encs)
+        width = max(len(encs[i].ids) for i in idx)
         ids = np.zeros((len(idx), width), np.int64)
         mask = np.zeros((len(idx), width), np.int64)
-        for j, e in enumerate(encs):
-            ids[j, :len(e.ids)] = e.ids
-            mask[j, :len(e.ids)] = 1
+        for j, i in enumerate(idx):
+            ids[j, :len(encs[i].ids)] = encs[i].ids
+            mask[j, :len(encs[i].ids)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in names:
             feeds["token_type_ids"] = np.zeros_like(ids)
@@ -59,9 +61,10 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--spinning", type=int, choices=[0, 1], default=0)
     args = parser.parse_args()
     texts = json.load(sys.stdin)
-    sess = session(args.onnx, args.threads)
+    sess = session(args.onnx, args.threads, args.spinning)
     tok = Tokenizer.from_file(f"{args.encoder_dir}/tokenizer.json")
     if args.mode == "embed":
         rows = encode(sess, tok, texts, args.batch, args.max_tokens)

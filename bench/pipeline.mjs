@@ -14,7 +14,7 @@
 // Options: --runs N (timed no-op runs, default 15), --chain N (default 100), --reps N (chain
 // first runs, default 3), --hash-mb N (default 1024, 0 skips), --default-project DIR,
 // --only a,b,c (sections). Needs a built CLI (`npx tsc -p tsconfig.json`).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
+import { GNU_TIME, stats, timed } from './timing.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const CLI = path.join(REPO, 'bin', 'kd-pipeline.js');
@@ -61,21 +62,6 @@ process.on('exit', () => {
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
-// CPU time (user + sys, 10 ms resolution) of each child through GNU time when it is installed: on
-// a shared machine it varies far less with the load than wall time does.
-const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
-const timeFile = path.join(tempDir('time'), 'cpu');
-
-/** Spawns `argv` synchronously; returns its wall seconds and, with GNU time, its CPU seconds. */
-function timed(argv, options) {
-  const [cmd, args] = GNU_TIME ? [GNU_TIME, ['-f', '%U %S', '-o', timeFile, ...argv]] : [argv[0], argv.slice(1)];
-  const began = performance.now();
-  const result = spawnSync(cmd, args, options);
-  const seconds = (performance.now() - began) / 1000;
-  const cpu = GNU_TIME ? readFileSync(timeFile, 'utf8').trim().split('\n').at(-1).split(' ').reduce((sum, x) => sum + Number(x), 0) : NaN;
-  return { ...result, seconds, cpu };
-}
-
 /** Runs the CLI synchronously; returns wall seconds (spawn to exit, Node start-up included). */
 function cli(cwd, args, { check = true } = {}) {
   const result = timed([process.execPath, CLI, ...args], { cwd, env: ENV, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -83,12 +69,6 @@ function cli(cwd, args, { check = true } = {}) {
     throw new Error(`kd-pipeline ${args.join(' ')} in ${cwd} exited ${result.status}:\n${result.stderr.slice(-3000)}`);
   }
   return { seconds: result.seconds, cpu: result.cpu, stdout: result.stdout, stderr: result.stderr, status: result.status };
-}
-
-function stats(samples) {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
-  return { median: at(0.5), p90: at(0.9), min: s[0], n: s.length };
 }
 
 const sec = (x) => `${x.toFixed(3)} s`;

@@ -17,6 +17,7 @@ import { register as registerPush } from './commands/push.js';
 import { register as registerPull } from './commands/pull.js';
 import { register as registerInit } from './commands/init.js';
 import { register as registerExp } from './commands/exp.js';
+import { register as registerCache } from './commands/cache.js';
 
 // Command modules must stay light at import time (commander options only): heavy code such as
 // tfjs or execa is imported inside each action, so that `kd-pipeline run` on an up-to-date
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
     registerParams,
     registerMetrics,
     registerGc,
+    registerCache,
     registerStage,
     registerPredict,
     registerDoctor,

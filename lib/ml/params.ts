@@ -37,6 +37,10 @@ const transformerSchema = z.strictObject({
   pooling: z.enum(['mean', 'cls']).default('mean'),
   /** Sub-word tokens per sentence fed to the encoder, [CLS] and [SEP] included. */
   max_tokens: z.number().int().min(2).max(8192).default(128),
+  /** A text longer than max_tokens: `windows` reads all of it in windows and pools them; `truncate` reads its first max_tokens. */
+  long_text: z.enum(['truncate', 'windows']).default('windows'),
+  /** windows: pieces consecutive windows share (below the pieces a window holds). */
+  window_overlap: z.number().int().nonnegative().default(16),
   batch_size: z.number().int().positive().default(64),
   /** auto: ONNX Runtime's CUDA provider when it loads, else CPU. */
   device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),

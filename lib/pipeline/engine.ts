@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import objectHash from 'object-hash';
@@ -21,10 +21,11 @@ import { withRetries } from './remote/retry.js';
 import { RemoteError } from './remote/store.js';
 import { RunCache } from './run-cache.js';
 import { acquireRunLock, claimFingerprint } from './run-lock.js';
-import { cachedOutsAvailable, commitStage, MissingOutError, prepareOuts, restoreOuts } from './stage-commit.js';
+import { cachedOutsAvailable, commitStage, prepareOuts, restoreOuts, StageOutError } from './stage-commit.js';
 import { findProjectRoot, loadPipeline, type PipelineSpec, type StageSpec } from './spec.js';
-import { parseStageTags, STAGE_TAGS_ENV } from './stage-tags.js';
+import { readStageTags, STAGE_TAGS_ENV } from './stage-tags.js';
 import { StateStore } from './state-store.js';
+import { CorruptCacheObjectError } from './verified-objects.js';
 
 export interface RunOptions {
   cwd: string;
@@ -228,8 +229,7 @@ class PipelineRun {
     }
     let release: (() => void) | undefined;
     try {
-      if (!forced && locked && check.restorable && (await this.available(stage, locked))) {
-        await restoreOuts(this.spec.root, locked, this.cache, check.missingOuts);
+      if (!forced && locked && check.restorable && (await this.available(stage, locked)) && (await this.restore(stage, locked, check.missingOuts))) {
         return this.restored(stage, check, locked, seconds());
       }
       const useRunCache = !forced && this.options.runCache && !stage.alwaysChanged;
@@ -239,8 +239,8 @@ class PipelineRun {
       }
       const local = useRunCache ? this.runCache.get(check.fingerprint) : undefined;
       const remembered = local ?? (useRunCache && this.remote ? await withRetries(() => (this.remote as RemoteObjects).remoteRun(check.fingerprint)) : undefined);
-      if (remembered && recordsDeclaredOuts(remembered, stage) && (await this.available(stage, remembered))) {
-        await restoreOuts(this.spec.root, remembered, this.cache);
+      if (remembered && recordsDeclaredOuts(remembered, stage) && (await this.available(stage, remembered)) && (await this.restore(stage, remembered))) {
+        // Only now, with every out verified in the workspace, may the lock name their hashes.
         this.commitLock(stage.name, remembered);
         if (!local) this.runCache.put(check.fingerprint, remembered);
         return this.restored(stage, check, remembered, seconds());
@@ -277,11 +277,26 @@ class PipelineRun {
   private async available(stage: StageSpec, entry: LockedStage): Promise<boolean> {
     if (await cachedOutsAvailable(entry, this.cache)) return true;
     if (!this.remote) return false;
-    const fetched = await this.remote.fetchOuts(hashedOuts(entry));
+    const fetched = await this.remote.fetchOuts(hashedOuts(entry, stage.name));
     // A missing object only means nobody pushed it; a corrupted one deserves a warning.
     for (const failure of fetched.failed) if (failure.reason === 'corrupt') this.progress.note(`kd-pipeline: warning: ${stage.name}: ${failure.error}`);
     if (fetched.moved.length > 0) this.progress.note(`↓ ${stage.name}: fetched ${fetched.moved.length} objects (${formatBytes(fetched.bytes)}) from ${this.remote.remote.url}`);
     return cachedOutsAvailable(entry, this.cache);
+  }
+
+  /**
+   * Checks the entry's outs out of the cache; false when an object turned out corrupt (it is
+   * quarantined, and the stage runs instead: a warning says so in one line).
+   */
+  private async restore(stage: StageSpec, entry: LockedStage, only?: string[]): Promise<boolean> {
+    try {
+      await restoreOuts(this.spec.root, entry, this.cache, only);
+      return true;
+    } catch (error) {
+      if (!(error instanceof CorruptCacheObjectError)) throw error;
+      this.progress.note(`kd-pipeline: warning: stage ${stage.name}: ${error.describe(this.spec.root)}; running the stage instead`);
+      return false;
+    }
   }
 
   private async restored(stage: StageSpec, check: StageCheck, entry: LockedStage, secs: number): Promise<StageOutcome> {
@@ -327,7 +342,7 @@ class PipelineRun {
       onLine: (line) => this.progress.stageOutput(stage.name, line),
       signal: this.abort.signal,
     });
-    const tags = readTags(tagsFile);
+    const tags = readStageTags(tagsFile, (message) => this.progress.note(`kd-pipeline: warning: stage '${stage.name}': ${message}`));
     const extra = { logFile: relPath(this.spec.root, logFile), tags };
     if (!result.ok) {
       const tail = result.tail.length > 0 ? `\n  last lines of ${extra.logFile}:\n${result.tail.map((l) => `    ${l}`).join('\n')}` : '';
@@ -337,7 +352,7 @@ class PipelineRun {
     try {
       entry = await commitStage(this.spec.root, stage, check, this.cache, this.state, this.runId);
     } catch (error) {
-      if (error instanceof MissingOutError) return this.fail(stage, check, seconds(), error.message, extra);
+      if (error instanceof StageOutError) return this.fail(stage, check, seconds(), error.message, extra);
       throw error;
     }
     this.commitLock(stage.name, entry);
@@ -347,16 +362,6 @@ class PipelineRun {
     this.progress.finished(stage.name, describe(outcome));
     await this.notify((o) => o.stageFinished(this.endInfo(stage, check, outcome, extra)));
     return outcome;
-  }
-}
-
-function readTags(file: string): Record<string, string> {
-  try {
-    const tags = parseStageTags(readFileSync(file, 'utf8'));
-    rmSync(file, { force: true });
-    return tags;
-  } catch {
-    return {};
   }
 }
 

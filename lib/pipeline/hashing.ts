@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { KdError } from '../errors.js';
 import type { FileStamp, StateStore } from './state-store.js';
 
 /** One file of a directory out, as recorded in the directory's manifest. */
@@ -31,7 +33,7 @@ export function isDirHash(hash: string): boolean {
   return hash.endsWith(DIR_SUFFIX);
 }
 
-function md5File(file: string): Promise<string> {
+export function md5File(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('md5');
     createReadStream(file, { highWaterMark: 1 << 20 })
@@ -68,11 +70,34 @@ function execBit(mode: bigint): { isexec?: true } {
   return (mode & 0o100n) !== 0n ? { isexec: true } : {};
 }
 
+/** What identifies a file's content without reading it (see StateStore). */
+export function stampOf(info: BigIntStats): FileStamp {
+  return { size: Number(info.size), mtimeNs: String(info.mtimeNs), ino: String(info.ino) };
+}
+
+/** Only "absent" may read as absent: ENOENT, or ENOTDIR (a parent is a file). */
+export function isAbsent(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/**
+ * `stat` that answers null only when the path is absent. Any other failure (EACCES, EIO, ELOOP…)
+ * stops the command naming the path: read as "missing", it would make checkout delete the output.
+ */
+export async function statIfPresent(file: string, link = false): Promise<BigIntStats | null> {
+  try {
+    return await (link ? lstat : stat)(file, { bigint: true });
+  } catch (error) {
+    if (isAbsent(error)) return null;
+    throw new KdError(`cannot read ${file}: ${(error as Error).message}; it is not treated as missing (fix its permissions or the disk, then run again)`);
+  }
+}
+
 /** The hash of a file or directory (directories by a sorted manifest of relative path + hash), or null if absent. */
 export async function hashPath(file: string, state: StateStore): Promise<PathHash | null> {
-  const info = await stat(file, { bigint: true }).catch(() => null);
+  const info = await statIfPresent(file);
   if (!info) return null;
-  const stampOf = (s: typeof info): FileStamp => ({ size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: String(s.ino) });
   if (!info.isDirectory()) {
     return { hash: await fileHash(file, stampOf(info), state), size: Number(info.size), ...execBit(info.mode) };
   }

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import objectHash from 'object-hash';
 import { z } from 'zod';
 import { writeFileAtomic } from '../atomic-write.js';
 import { KdError } from '../errors.js';
+import { readTextIfExists } from '../read-file.js';
 import { parseOrThrow } from '../validation.js';
 import { LOCK_FILE } from './project.js';
 import { loadYaml, parseYamlMemo } from './yaml-memo.js';
@@ -63,14 +63,10 @@ export function parseLock(text: string, source: string, root?: string): Lock {
   return parseOrThrow(lockSchema, raw, source);
 }
 
-export function readLock(file: string): Lock {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return emptyLock();
-  }
-  return parseLock(text, LOCK_FILE, path.dirname(file));
+/** The lock at `file`; empty only when the file does not exist (`label` names it in errors). */
+export function readLock(file: string, label = LOCK_FILE): Lock {
+  const text = readTextIfExists(file, label);
+  return text === null ? emptyLock() : parseLock(text, label, path.dirname(file));
 }
 
 /** Each entry's YAML, kept while the entry object lives: a run rewrites the lock after every stage. */

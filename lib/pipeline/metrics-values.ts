@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { KdError } from '../errors.js';
+import { readTextIfExists } from '../read-file.js';
 import { stagePath } from './graph.js';
 import { findProjectRoot, loadPipeline } from './spec.js';
 
@@ -13,12 +14,17 @@ export function flattenNumbers(value: unknown, prefix = '', into: Record<string,
   return into;
 }
 
-/** The numeric values of a metrics file, or null when it is absent or not JSON. */
-export function readMetricsFile(file: string): Record<string, number> | null {
+/**
+ * The numeric values of a metrics file, or null when it is absent. A file that cannot be read or
+ * is not JSON is an error naming it (`label`) and the reason, never silently no metrics.
+ */
+export function readMetricsFile(file: string, label = file): Record<string, number> | null {
+  const text = readTextIfExists(file, label);
+  if (text === null) return null;
   try {
-    return flattenNumbers(JSON.parse(readFileSync(file, 'utf8')));
-  } catch {
-    return null;
+    return flattenNumbers(JSON.parse(text));
+  } catch (error) {
+    throw new KdError(`metrics file ${label} is not valid JSON (${(error as Error).message})`);
   }
 }
 
@@ -33,7 +39,7 @@ export function workspaceMetrics(cwd: string): { root: string; metrics: MetricsB
   for (const stage of spec.stages) {
     for (const out of stage.outs.filter((o) => o.kind === 'metrics')) {
       const rel = stagePath(stage, out.path);
-      const values = readMetricsFile(path.join(root, rel));
+      const values = readMetricsFile(path.join(root, rel), rel);
       if (values) metrics[rel] = values;
     }
   }

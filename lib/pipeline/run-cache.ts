@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../atomic-write.js';
+import { readdirIfExists, readTextIfExists } from '../read-file.js';
 import { lockedStageSchema, type LockedStage } from './lock.js';
 
 /**
@@ -15,12 +16,18 @@ export class RunCache {
     return path.join(this.dir, fingerprint.slice(0, 2), `${fingerprint.slice(2)}.json`);
   }
 
+  /**
+   * The entry, or undefined when there is none or it does not parse (the stage then runs and its
+   * entry is written again). An entry that cannot be read stops the command instead.
+   */
   get(fingerprint: string): LockedStage | undefined {
+    const text = readTextIfExists(this.file(fingerprint));
+    if (text === null) return undefined;
     try {
-      const parsed = lockedStageSchema.safeParse(JSON.parse(readFileSync(this.file(fingerprint), 'utf8')));
+      const parsed = lockedStageSchema.safeParse(JSON.parse(text));
       return parsed.success ? parsed.data : undefined;
     } catch {
-      return undefined;
+      return undefined; // not JSON: as above
     }
   }
 
@@ -31,8 +38,8 @@ export class RunCache {
   /** Every remembered run: fingerprint → entry. */
   entries(): Map<string, LockedStage> {
     const all = new Map<string, LockedStage>();
-    for (const prefix of safeReaddir(this.dir)) {
-      for (const name of safeReaddir(path.join(this.dir, prefix))) {
+    for (const prefix of readdirIfExists(this.dir)) {
+      for (const name of readdirIfExists(path.join(this.dir, prefix))) {
         const fingerprint = prefix + name.replace(/\.json$/, '');
         const entry = this.get(fingerprint);
         if (entry) all.set(fingerprint, entry);
@@ -43,13 +50,5 @@ export class RunCache {
 
   remove(fingerprint: string): void {
     rmSync(this.file(fingerprint), { force: true });
-  }
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
   }
 }

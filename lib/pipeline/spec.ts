@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { KdError } from '../errors.js';
+import { readTextIfExists } from '../read-file.js';
 import { parseOrThrow } from '../validation.js';
 import { loadYaml, parseYamlMemo } from './yaml-memo.js';
 
@@ -72,12 +73,8 @@ export function findProjectRoot(cwd: string): string {
 }
 
 function readYaml(root: string, file: string, label: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new KdError(`${label}: file not found`);
-  }
+  const text = readTextIfExists(file, label);
+  if (text === null) throw new KdError(`${label}: file not found`);
   try {
     return parseYamlMemo(root, text) ?? {};
   } catch (error) {

@@ -19,7 +19,8 @@ export async function prepareOuts(root: string, stage: StageSpec): Promise<void>
   }
 }
 
-export class MissingOutError extends Error {}
+/** A declared out that is missing, or a metrics file that does not parse: the stage fails with this message. */
+export class StageOutError extends Error {}
 
 /**
  * After a successful command: checks every declared out exists, stores the outs in the content
@@ -40,19 +41,24 @@ export async function commitStage(
   for (const out of stage.outs) {
     const rel = stagePath(stage, out.path);
     const abs = path.join(root, rel);
-    if (!existsSync(abs)) throw new MissingOutError(`stage '${stage.name}' did not produce its declared out '${rel}'`);
+    if (!existsSync(abs)) throw new StageOutError(`stage '${stage.name}' did not produce its declared out '${rel}'`);
     if (out.persist) {
       outs.push({ path: rel, persist: true });
       continue;
     }
+    if (out.kind === 'metrics') {
+      // Before caching: a metrics file that does not parse would otherwise vanish from the lock and MLflow.
+      try {
+        const values = readMetricsFile(abs, rel);
+        if (values) metrics[rel] = values;
+      } catch (error) {
+        throw new StageOutError(`stage '${stage.name}': ${(error as Error).message}`);
+      }
+    }
     const hashed = await hashPath(abs, state);
-    if (!hashed) throw new MissingOutError(`stage '${stage.name}' did not produce its declared out '${rel}'`);
+    if (!hashed) throw new StageOutError(`stage '${stage.name}' did not produce its declared out '${rel}'`);
     await cache.save(abs, hashed);
     outs.push({ ...toLocked(rel, hashed), ...(out.cache ? {} : { cache: false as const }) });
-    if (out.kind === 'metrics') {
-      const values = readMetricsFile(abs);
-      if (values) metrics[rel] = values;
-    }
   }
   const deps = [...check.deps].flatMap(([file, hash]) => (hash ? [toLocked(file, hash)] : []));
   return {

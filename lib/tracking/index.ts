@@ -32,12 +32,17 @@ export async function createTracker(root: string, log: ProgressOut = process.std
       // Skipped/restored stages link to the run that produced their history instead of re-logging it;
       // the final values of every stage's metrics files go on the pipeline's own run.
       const executed = info.result === 'ran' || info.result === 'failed';
-      const metrics = executed ? await collectMetrics(root, info.metrics, info.plots) : [];
+      const metrics = executed ? await collectMetrics(root, info.metrics, info.plots, warn) : [];
       const final: MetricsByFile = {};
       if (info.result === 'ran' || info.result === 'restored' || info.result === 'skipped') {
         for (const file of info.metrics) {
-          const values = readMetricsFile(join(root, file));
-          if (values) final[file] = values;
+          // One bad file (edited since the stage ran) is a warning; the event and the other files are still journaled.
+          try {
+            const values = readMetricsFile(join(root, file), file);
+            if (values) final[file] = values;
+          } catch (error) {
+            warn(`stage '${info.stage}': ${(error as Error).message}; not logged`);
+          }
         }
       }
       appendJournal(root, { event: 'stageFinished', info, metrics, final });

@@ -2,6 +2,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StageEndInfo } from '../pipeline/events.js';
 import { flatMetrics } from '../pipeline/metrics-values.js';
+import { isAbsent, readFailure } from '../read-file.js';
 import { type KeyValue, type Metric, MlflowClient, MlflowError, type MlflowRun } from './client.js';
 import type { TrackingConfig } from './config.js';
 import type { JournaledRun, MetricPoint } from './journal.js';
@@ -170,7 +171,10 @@ export class Syncer {
   private async uploadAll(run: MlflowRun, paths: string[]): Promise<string[]> {
     const files: string[] = [];
     const walk = async (rel: string): Promise<void> => {
-      const info = await stat(join(this.root, rel)).catch(() => undefined);
+      const info = await stat(join(this.root, rel)).catch((error: unknown) => {
+        if (isAbsent(error)) return undefined; // not produced (a failed stage): nothing to upload
+        throw readFailure(rel, error);
+      });
       if (info?.isDirectory()) for (const e of await readdir(join(this.root, rel))) await walk(`${rel}/${e}`);
       else if (info?.isFile()) files.push(rel);
     };

@@ -1,12 +1,10 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tinyFlags } from './tiny-settings.js';
+import { tinyFlags, tinyProject } from './tiny-settings.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const exec = promisify(execFile);
@@ -14,22 +12,6 @@ const exec = promisify(execFile);
 interface RunJson {
   stages: { name: string; result: string }[];
 }
-
-/** The repository's own pipeline.yaml and params.yaml on 300 real sentences, with a small student and transfer set so the run takes seconds. */
-function tinyProject(): string {
-  const root = mkdtempSync(join(tmpdir(), 'kd-e2e-'));
-  copyFileSync(join(repo, 'pipeline.yaml'), join(root, 'pipeline.yaml'));
-  copyFileSync(join(repo, 'params.yaml'), join(root, 'params.yaml'));
-  const rows = parse(readFileSync(join(repo, 'data', 'sentiment-labelled-sentences.csv')), { columns: true }) as Record<string, string>[];
-  // Every 10th row keeps both classes and all three sources.
-  const sample = rows.filter((_, i) => i % 10 === 0);
-  const header = Object.keys(rows[0] ?? {});
-  const csv = [header.join(','), ...sample.map((r) => header.map((h) => `"${(r[h] ?? '').replaceAll('"', '""')}"`).join(','))].join('\n');
-  mkdirSync(join(root, 'data'));
-  writeFileSync(join(root, 'data', 'sentiment-labelled-sentences.csv'), `${csv}\n`);
-  return root;
-}
-
 
 const STAGES = 9;
 

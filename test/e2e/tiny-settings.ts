@@ -1,23 +1,7 @@
-import path from 'node:path';
+// The tiny default-pipeline project lives in plain JavaScript (tiny-project.mjs) so that the
+// benchmarks share it; this module gives the tests its types.
+import * as tiny from './tiny-project.mjs';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
-
-/**
- * `--set` values that shrink the default pipeline so a run takes seconds: the real default encoder
- * from the folder the test environment fetched (as `npm run setup` does), a small student, a
- * one-copy transfer set and few latency runs.
- */
-export const TINY = [
-  `teacher.transformer.model=${path.join(REPO, 'models', 'encoder')}`,
-  'teacher.transformer.head.train.epochs=5',
-  'text.max_len=16',
-  'vocab.encoder_words=300',
-  'student.model.embedding_dim=4',
-  'student.train.epochs=2',
-  'soft_labels.augment.copies=1',
-  'evaluate.latency_runs=5',
-  'evaluate.throughput_batch=16',
-];
-
-/** TINY as command-line flags. */
-export const tinyFlags = (): string[] => TINY.flatMap((s) => ['--set', s]);
+export const TINY: string[] = tiny.TINY;
+export const tinyFlags: () => string[] = tiny.tinyFlags;
+export const tinyProject: () => string = tiny.tinyProject;

@@ -10,6 +10,7 @@ import { EmbeddingCache } from '../../lib/ml/teacher/embedding-cache.js';
 import { readEncoderFolder } from '../../lib/ml/teacher/encoder-folder.js';
 import { countOnnxParams } from '../../lib/ml/teacher/onnx-params.js';
 import { SentenceEncoder } from '../../lib/ml/teacher/sentence-encoder.js';
+import { windowSpans, type LongText } from '../../lib/ml/teacher/windows.js';
 import { CLI, defaultEncoderDir, encoderCopy, REPO, setParams } from './encoder-fixture.js';
 
 const FIXTURES = path.join(REPO, 'test/fixtures');
@@ -52,12 +53,23 @@ afterAll(() => {
   for (const dir of created) rmSync(dir, { recursive: true, force: true });
 });
 
+/** The real default encoder, with teacher.transformer's defaults unless `p` says otherwise. */
+async function loadEncoder(p: { batch_size?: number; long_text?: LongText; window_overlap?: number } = {}): Promise<SentenceEncoder> {
+  const { dir, info } = readEncoderFolder(path.dirname(path.dirname(defaultEncoderDir())));
+  const defaults = { model: '', dtype: 'q8', pooling: 'mean', max_tokens: 128, long_text: 'windows', window_overlap: 16, batch_size: 64, device: 'cpu', threads: 1, head: {} as never } as const;
+  return SentenceEncoder.load(dir, info, { ...defaults, ...p }, 'embedding');
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  return a.reduce((sum, x, d) => sum + x * b[d]!, 0);
+}
+
 describe('the sentence encoder', () => {
   it('gives the embeddings of Python onnxruntime on the same ONNX file, to 1e-4', async () => {
     const fixture = JSON.parse(readFileSync(path.join(FIXTURES, 'minilm-reference.json'), 'utf8')) as { texts: string[]; embeddings: number[][] };
     const root = path.dirname(path.dirname(defaultEncoderDir()));
     const { dir, info } = readEncoderFolder(root);
-    const encoder = await SentenceEncoder.load(dir, info, { model: '', dtype: 'q8', pooling: 'mean', max_tokens: 128, batch_size: 3, device: 'cpu', threads: 1, head: {} as never }, 'embedding');
+    const encoder = await loadEncoder({ batch_size: 3 });
     try {
       expect(encoder.dim).toBe(384);
       expect(encoder.maskToken).toBe('[MASK]');
@@ -69,6 +81,41 @@ describe('the sentence encoder', () => {
     } finally {
       await encoder.dispose();
     }
+  });
+
+  it('reads a text longer than max_tokens in windows: the position-weighted mean of each window encoded alone, renormalised', async () => {
+    // Words the tokenizer keeps whole, so a window's pieces are a run of the text's words.
+    const data = readFileSync(path.join(REPO, 'data/sentiment-labelled-sentences.csv'), 'utf8').toLowerCase();
+    const windowed = await loadEncoder();
+    const truncating = await loadEncoder({ long_text: 'truncate' });
+    try {
+      const words = [...new Set(data.match(/[a-z]+/g))].filter((w) => windowed.pieces(w) === 1).slice(0, 600);
+      expect(words).toHaveLength(600);
+      const long = words.join(' ');
+      expect(windowed.pieces(long)).toBe(600);
+      const spans = windowSpans(600, 126, 'windows', 16);
+      expect(spans.map((s) => s.start)).toEqual([0, 110, 220, 330, 440, 474]);
+      const parts = await windowed.encode(spans.map(({ start, end }) => words.slice(start, end).join(' ')));
+      // Every window read 126 pieces + [CLS] + [SEP]: equal weights.
+      const expected = new Float32Array(384).map((_, d) => parts.reduce((sum, row) => sum + row[d]!, 0));
+      const norm = Math.hypot(...expected);
+      const short = 'A short sentence reads as it did.';
+      const [got, gotShort] = await windowed.encode([long, short]);
+      expect(Math.max(...Array.from(got!, (x, d) => Math.abs(x - expected[d]! / norm)))).toBeLessThan(1e-5);
+      expect(Math.hypot(...got!)).toBeCloseTo(1, 5);
+      // truncate reads the first window only; a text that fits is the same either way.
+      const [first, firstShort] = await truncating.encode([long, short]);
+      expect(Math.max(...Array.from(first!, (x, d) => Math.abs(x - parts[0]![d]!)))).toBeLessThan(1e-6);
+      expect(cosine(got!, first!)).toBeLessThan(0.99);
+      expect(Array.from(gotShort!)).toEqual(Array.from(firstShort!));
+    } finally {
+      await windowed.dispose();
+      await truncating.dispose();
+    }
+  });
+
+  it('refuses a window overlap that leaves a window nothing new to read, naming the key', async () => {
+    await expect(loadEncoder({ window_overlap: 126 })).rejects.toThrow('teacher.transformer.window_overlap: 126 must be below the pieces a window holds (max_tokens 128 − 2 special tokens)');
   });
 
   it('counts the ONNX model\'s parameters as the onnx package does (22,617,680 initializer elements)', () => {
@@ -93,6 +140,7 @@ describe('the embedding cache', () => {
     expect(reader.get('guten tag')).toBeUndefined();
     // Another key (here: pooling) is another cache.
     expect(new EmbeddingCache(dir, { ...key, pooling: 'cls' }, 3).size).toBe(0);
+    expect(new EmbeddingCache(dir, { ...key, longText: 'windows:16' }, 3).size).toBe(0);
   });
 });
 

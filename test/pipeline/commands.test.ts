@@ -136,8 +136,31 @@ describe.concurrent('status, dag, params, metrics, gc', () => {
     const dry = await p.kd(['gc', '--dry-run', '--json']);
     expect(dry.code).toBe(0);
     // The a=1 metrics file, and the run-cache entry of score with a=1 that needed it.
-    expect(dry.json).toEqual({ removedObjects: 1, removedBytes: expect.any(Number), keptObjects: 2, removedRuns: 1, dryRun: true });
+    const lock = p.lock().stages;
+    expect(dry.json).toEqual({
+      removedObjects: 1,
+      removedBytes: expect.any(Number),
+      keptObjects: 2,
+      removedRuns: 1,
+      dryRun: true,
+      kept: expect.arrayContaining([
+        { hash: lock.score.outs[0].hash, size: expect.any(Number), by: 'pipeline.lock: score → metrics.json' },
+        { hash: lock.copy.outs[0].hash, size: 5, by: 'pipeline.lock: copy → copy.txt' },
+      ]),
+      removed: [{ hash: oldScore, size: dry.json.removedBytes }],
+      removedRunEntries: [expect.stringMatching(/^[0-9a-f]{32}$/)],
+    });
     expect(dry.json.removedBytes).toBeGreaterThan(0);
+    // The text form lists the same, one object per line.
+    const text = await p.kd(['gc', '--dry-run']);
+    expect(text.stdout.split('\n')).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^keep    ${lock.copy.outs[0].hash} +5 B  pipeline\\.lock: copy → copy\\.txt$`)),
+        expect.stringMatching(new RegExp(`^remove  ${oldScore} +\\d+ B$`)),
+        `remove  run-cache entry ${dry.json.removedRunEntries[0]}`,
+        expect.stringMatching(/^would remove 1 cache objects/),
+      ]),
+    );
     expect(p.files().sort()).toEqual(before);
 
     const gc = await p.kd(['gc']);

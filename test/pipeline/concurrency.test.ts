@@ -42,7 +42,12 @@ describe.concurrent('runs in time: run lock, interrupts, parallel stages', () =>
 
   it('gc does not delete while a run is in progress (it could remove objects not yet in the lock); --dry-run still reports', async () => {
     const p = heldProject();
-    const run = p.spawn(['run']);
+    // A first run writes pipeline.lock (gc refuses without one); the second is held.
+    p.write('release.flag', '');
+    expect((await p.run()).code).toBe(0);
+    p.remove('release.flag');
+    p.remove('started.flag');
+    const run = p.spawn(['run', '-f']);
     await until(() => p.exists('started.flag'), 'the run to start its stage');
     const gc = await p.kd(['gc']);
     expect(gc.code).toBe(1);

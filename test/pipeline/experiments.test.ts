@@ -40,8 +40,10 @@ describe('exp run / show / apply', () => {
     expect(csv.stdout.split('\n')[0]).toBe('id,sweep,status,time,student.temperature,student.alpha,student.accuracy');
     expect((await p.kd(['exp', 'show', '--md'])).stdout).toMatch(/^\| id \| sweep \|/);
 
-    // gc keeps what the trials reference; apply checks the best trial out without running anything.
-    expect((await p.kd(['gc'])).code).toBe(0);
+    // gc refuses while the workspace has no pipeline.lock; apply checks the best trial out without running anything.
+    const refused = await p.kd(['gc']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('there is no pipeline.lock');
     const ran = p.read('ran.log');
     const apply = await p.kd(['exp', 'apply', 'grid.4']);
     expect(apply.code, apply.stderr).toBe(0);
@@ -51,6 +53,11 @@ describe('exp run / show / apply', () => {
     expect(p.read('ran.log')).toBe(ran);
     expect(JSON.parse(p.read('metrics.json')).student.accuracy).toBeCloseTo(1, 10);
     expect((await p.run()).results).toEqual({ teacher: 'skipped', student: 'skipped' });
+    // gc keeps what the trials reference, naming the trial's lock.
+    expect((await p.kd(['gc'])).code).toBe(0);
+    const kept = (await p.kd(['gc', '--dry-run', '--json'])).json;
+    expect(kept.removedObjects).toBe(0);
+    expect(kept.kept.map((item: { by: string }) => item.by)).toContainEqual(expect.stringMatching(/^\.kd\/exp\/grid\/1\/pipeline\.lock: student → /));
 
     const removed = await p.kd(['exp', 'remove', 'grid.1', '--json']);
     expect(removed.json).toEqual({ removed: ['grid.1'] });

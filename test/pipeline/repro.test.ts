@@ -174,6 +174,19 @@ describe.concurrent('kd-pipeline run: what reruns', () => {
     expect(r.stderr).toContain("'nope' is not a key of params.yaml");
   });
 
+  it('--set +key adds a key under a mapping that exists (Hydra/DVC grammar), and says how when the + is missing', async () => {
+    const p = chainProject();
+    const missing = await p.kd(['run', '--set', 'nested.z=3']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain("--set nested.z=3: 'nested.z' is not a key of params.yaml (to add it under nested, write +nested.z=…)");
+    const noParent = await p.kd(['run', '--set', '+nosuch.z=3']);
+    expect(noParent.code).not.toBe(0);
+    expect(noParent.stderr).toContain("--set +nosuch.z=3: 'nosuch.z' is not a key of params.yaml");
+    expect(p.read('params.yaml')).not.toContain('z: 3');
+    await p.run('--set', '+nested.z=3', '--set', '+top=4');
+    expect(p.read('params.yaml')).toBe('a: 1\nb: 2\nunused: 3\nnested:\n  x: 1\n  y: 2\n  z: 3\ntop: 4\n');
+  });
+
   it('a cmd change reruns the stage', async () => {
     const p = chainProject();
     await p.run();

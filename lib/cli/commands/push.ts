@@ -16,6 +16,9 @@ export function register(program: Command): void {
       const { DEFAULT_JOBS } = await import('../../pipeline/remote/open.js');
       const report = await push({ cwd: process.cwd(), targets, ...(flags.remote ? { remote: flags.remote } : {}), jobs: flags.jobs ?? DEFAULT_JOBS, runCache: flags.runCache });
       reportFailures('push', report.failed);
+      if (report.failed.some((f) => f.reason === 'corrupt')) {
+        process.stderr.write('kd-pipeline: hint: `kd-pipeline cache verify --repair` stores quarantined objects again from workspace outs that still hold their bytes (or rerun their stages with `run -f`); then push again\n');
+      }
       if (flags.json) process.stdout.write(`${JSON.stringify({ pushed: report.pushed, skipped: report.skipped, bytes: report.bytes })}\n`);
       else {
         const { formatBytes } = await import('../../pipeline/remote/format.js');

@@ -96,7 +96,24 @@ function headline(m: Readonly<Record<string, number>>, variants: readonly ModelE
   return lines;
 }
 
-export const STYLE = `
+/** A self-contained page (the reports' shared head and style) around `body`. */
+export function htmlPage(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
+}
+
+const STYLE = `
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; max-width: 76rem; margin: 1.5rem auto; padding: 0 1rem; color: #1f2328; line-height: 1.45; }
 h1 { font-size: 1.6rem; margin-bottom: 0.3rem; }
@@ -187,16 +204,9 @@ export function renderEvaluationReport(input: ReportInput): Map<string, string> 
     '',
   ].join('\n');
 
-  const html = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Distillation report</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<h1>Distillation report</h1>
+  const html = htmlPage(
+    'Distillation report',
+    `<h1>Distillation report</h1>
 <p class="about">${prose(about)}</p>
 <ul class="headline">
 ${lines.map((line) => `<li>${escapeHtml(line)}</li>`).join('\n')}
@@ -218,10 +228,8 @@ ${figures(reliability)}
 <h2 id="per-class">Per class</h2>
 ${htmlTable(perClass)}
 <h2 id="confusion">Confusion matrices</h2>
-${figures(confusion)}
-</body>
-</html>
-`;
+${figures(confusion)}`,
+  );
 
   const charts = [...tradeoffs, ...curves.flatMap((c) => c.charts), ...reliability, ...confusion];
   const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;

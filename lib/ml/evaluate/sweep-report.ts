@@ -7,7 +7,7 @@ import { projectPaths } from '../../pipeline/project.js';
 import { listSweeps, sweepTrials } from '../../pipeline/experiments/store.js';
 import { trialRow, type ExperimentRow } from '../../pipeline/experiments/table.js';
 import { escapeXml as escapeHtml } from './charts/svg.js';
-import { figures, images, prose, STYLE } from './evaluation-report.js';
+import { figures, htmlPage, images, prose } from './evaluation-report.js';
 import { formatBytes, formatDuration, formatInteger, formatPercent } from './format.js';
 import { paretoFrontier } from './frontier.js';
 import { tradeoffCharts, type TradeoffPoint } from './report-charts.js';
@@ -195,16 +195,9 @@ export function renderSweepReport(report: Omit<SweepReport, 'out'>, context: { s
     markdownTable(table),
     '',
   ].join('\n');
-  const html = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sweep report</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<h1>Sweep report: accuracy vs cost</h1>
+  const html = htmlPage(
+    'Sweep report',
+    `<h1>Sweep report: accuracy vs cost</h1>
 <p class="about">${prose(about)}</p>
 <ul class="headline">
 ${frontierLines.map((line) => `<li>${escapeHtml(line)}</li>`).join('\n')}
@@ -213,10 +206,8 @@ ${skippedLine ? `<p class="note">${escapeHtml(skippedLine)}</p>\n` : ''}<h2 id="
 <p class="note">${escapeHtml(note)}</p>
 ${figures(charts)}
 <h2 id="students">Students</h2>
-${htmlTable(table)}
-</body>
-</html>
-`;
+${htmlTable(table)}`,
+  );
   return new Map([
     ['index.html', html],
     ['report.md', markdown],

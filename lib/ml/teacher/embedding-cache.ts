@@ -15,6 +15,8 @@ export interface EncoderKey {
   pooling: string;
   maxTokens: number;
   output: string;
+  /** How a text longer than maxTokens is read (e.g. `windows:16`); absent: truncated, as before windows existed. */
+  longText?: string;
 }
 
 export function embeddingCacheRoot(root: string): string {
@@ -29,7 +31,8 @@ function textKey(text: string): string {
  * Encoder outputs by exact text, on disk, so that retraining the head, labelling a transfer set
  * again or evaluating never re-encodes a sentence already encoded.
  *
- * One folder per encoder key (model fingerprint, pooling, max_tokens, output kind); in it,
+ * One folder per encoder key (model fingerprint, pooling, max_tokens, output kind, long-text
+ * windows); in it,
  * immutable segment files of fixed-size records (sha256 of the text, then `dim` float32s), each
  * written whole to a temp file and renamed into place. Readers load every segment, so concurrent
  * writers (two stages, two experiment trials) never corrupt one another, and an interrupted write
@@ -45,7 +48,8 @@ export class EmbeddingCache {
     key: EncoderKey,
     private readonly dim: number,
   ) {
-    const name = createHash('sha256').update(JSON.stringify([key.fingerprint, key.pooling, key.maxTokens, key.output, dim])).digest('hex').slice(0, 24);
+    const parts = [key.fingerprint, key.pooling, key.maxTokens, key.output, dim, ...(key.longText === undefined ? [] : [key.longText])];
+    const name = createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 24);
     this.dir = path.join(cacheRoot, name);
     this.load();
   }

@@ -1,17 +1,38 @@
 import { cpus } from 'node:os';
 import path from 'node:path';
+import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { KdError } from '../../errors.js';
 import type { EncoderInfo, TransformerParams } from './encoder-folder.js';
 import { countOnnxParams } from './onnx-params.js';
 import { onnxRuntimeInfo } from './onnx-runtime.js';
 import { loadTransformers } from './transformers.js';
 import { Throughput } from './throughput.js';
+import { windowSpans } from './windows.js';
 
 type Tokenizer = Awaited<ReturnType<Awaited<ReturnType<typeof loadTransformers>>['AutoTokenizer']['from_pretrained']>>;
 type Model = Awaited<ReturnType<Awaited<ReturnType<typeof loadTransformers>>['AutoModel']['from_pretrained']>>;
-interface OutputTensor {
-  dims: number[];
-  data: Float32Array;
+
+/** What the model reads for one text, or for one window of a long text. */
+interface Item {
+  text: number;
+  ids: number[];
+}
+
+/** The special tokens the tokenizer puts around every text ([CLS] … [SEP] for BERT). */
+interface Specials {
+  prefix: number[];
+  suffix: number[];
+}
+
+/** The special tokens around `probe`'s pieces, read off the tokenizer's own output with and without them. */
+function specialsOf(tokenizer: Tokenizer, where: string): Specials {
+  const probe = 'hello world';
+  const bare = tokenizer.encode(probe, { add_special_tokens: false });
+  const full = tokenizer.encode(probe, { add_special_tokens: true });
+  for (let k = 0; k + bare.length <= full.length; k++) {
+    if (bare.every((id, i) => full[k + i] === id)) return { prefix: full.slice(0, k), suffix: full.slice(k + bare.length) };
+  }
+  throw new KdError(`${where}: the tokenizer's output with special tokens does not contain its output without them: not a single-sequence encoder tokenizer`);
 }
 
 /** What the encoder outputs per sentence: a pooled embedding, or the model's own classification logits. */
@@ -29,15 +50,20 @@ function providers(device: TransformerParams['device']): string[] {
 }
 
 /**
- * A pretrained transformer encoder from a folder in the Hugging Face layout, run through
- * transformers.js (its tokenizer; ONNX Runtime for the model). `embed` returns mean- or
- * CLS-pooled, L2-normalised sentence embeddings (what sentence-transformers computes for models
- * like all-MiniLM-L6-v2); `logits` the model's own sequence-classification output.
+ * A pretrained transformer encoder from a folder in the Hugging Face layout: transformers.js loads
+ * the tokenizer and the ONNX Runtime session, which this class then feeds itself. `embedding`
+ * rows are mean- or CLS-pooled, L2-normalised sentence embeddings (what sentence-transformers
+ * computes for models like all-MiniLM-L6-v2); `logits` the model's own sequence-classification
+ * output. A text longer than max_tokens is read in windows (windows.ts).
  */
 export class SentenceEncoder {
+  private readonly buffers: { ids: BigInt64Array; mask: BigInt64Array; types: BigInt64Array };
+
   private constructor(
     private readonly tokenizer: Tokenizer,
     private readonly model: Model,
+    private readonly session: InferenceSession,
+    private readonly specials: Specials,
     private readonly p: TransformerParams,
     readonly info: EncoderInfo,
     /** The ONNX Runtime execution provider the session runs on ('cpu' or 'cuda'). */
@@ -47,7 +73,11 @@ export class SentenceEncoder {
     readonly dim: number,
     readonly paramCount: number,
     readonly id2label: Record<number, string>,
-  ) {}
+  ) {
+    // Reused by every batch (the session copies its inputs): no allocation per call.
+    const size = p.batch_size * p.max_tokens;
+    this.buffers = { ids: new BigInt64Array(size), mask: new BigInt64Array(size), types: new BigInt64Array(size) };
+  }
 
   /** `shownAs` names the ONNX file in errors (the folder being filled is a temp folder). */
   static async load(dir: string, info: EncoderInfo, p: TransformerParams, output: EncoderOutput, shownAs = path.join(dir, info.onnx)): Promise<SentenceEncoder> {
@@ -70,7 +100,10 @@ export class SentenceEncoder {
           dtype: p.dtype,
           device: device as 'cpu',
           local_files_only: true,
-          session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
+          // Python onnxruntime's defaults, except that idle intra-op threads sleep instead of
+          // spinning: on a CPU shared with other work spinning threads halve throughput
+          // (docs/distill-bench.md#encoder-throughput).
+          session_options: { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } },
         })) as Model;
         provider = device;
         break;
@@ -80,7 +113,7 @@ export class SentenceEncoder {
     }
     if (!model) throw new KdError(`${where}: ONNX Runtime cannot load it (${failures.join('; ')})`);
 
-    const session = (model as unknown as { sessions: Record<string, { inputNames: string[]; outputNames: string[] }> }).sessions.model!;
+    const session = (model as unknown as { sessions: Record<string, InferenceSession> }).sessions.model!;
     const wanted = output === 'logits' ? 'logits' : 'last_hidden_state';
     const lacking = ['input_ids', 'attention_mask'].filter((name) => !session.inputNames.includes(name));
     if (lacking.length > 0 || !session.outputNames.includes(wanted)) {
@@ -93,7 +126,18 @@ export class SentenceEncoder {
     const config = model.config as unknown as { hidden_size?: number; id2label?: Record<number, string> };
     const id2label = config.id2label ?? {};
     const dim = output === 'logits' ? Object.keys(id2label).length : (config.hidden_size ?? 0);
-    return new SentenceEncoder(tokenizer, model, p, info, provider, output, dim, countOnnxParams(path.join(dir, info.onnx)), id2label);
+    const specials = specialsOf(tokenizer, path.join(path.dirname(path.dirname(where)), 'tokenizer.json'));
+    if (specials.prefix.length + specials.suffix.length >= p.max_tokens) {
+      await model.dispose();
+      throw new KdError(`params.yaml: teacher.transformer.max_tokens: ${p.max_tokens} leaves no room for a text's pieces beside the tokenizer's ${specials.prefix.length + specials.suffix.length} special tokens`);
+    }
+    if (p.long_text === 'windows' && p.window_overlap >= p.max_tokens - specials.prefix.length - specials.suffix.length) {
+      await model.dispose();
+      throw new KdError(
+        `params.yaml: teacher.transformer.window_overlap: ${p.window_overlap} must be below the pieces a window holds (max_tokens ${p.max_tokens} − ${specials.prefix.length + specials.suffix.length} special tokens)`,
+      );
+    }
+    return new SentenceEncoder(tokenizer, model, session, specials, p, info, provider, output, dim, countOnnxParams(path.join(dir, info.onnx)), id2label);
   }
 
   /** The tokenizer's mask token ([MASK], <mask>, …): what a masked word becomes in augmented text the encoder reads. */
@@ -102,34 +146,88 @@ export class SentenceEncoder {
   }
 
   /**
-   * One row of `dim` floats per text, in input order. Texts are sorted by length and cut into
-   * batches of `batch_size`, so a batch pads little.
+   * One row of `dim` floats per text, in input order. Each text is tokenised once (a text longer
+   * than max_tokens becomes one item per window, see windows.ts); items are sorted by their number
+   * of pieces and cut into batches of `batch_size`, so a batch pads little; the ONNX session runs
+   * on int64 tensors built here (transformers.js's model call copies and converts its inputs).
    */
   async encode(texts: readonly string[], { onProgress }: EncodeProgress = {}): Promise<Float32Array[]> {
+    const items = this.tokenise(texts);
+    const order = items.map((_, i) => i).sort((a, b) => items[a]!.ids.length - items[b]!.ids.length || a - b);
     const out: Float32Array[] = new Array(texts.length);
-    const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length);
+    const windows = new Int32Array(texts.length);
+    for (const item of items) windows[item.text]!++;
+    const left = windows.slice();
+    const positions = new Float64Array(texts.length);
     const meter = new Throughput(texts.length, onProgress);
     for (let start = 0; start < order.length; start += this.p.batch_size) {
-      const idx = order.slice(start, start + this.p.batch_size);
-      const rows = await this.forward(idx.map((i) => texts[i]!));
-      idx.forEach((i, k) => {
-        out[i] = rows[k]!;
+      const batch = order.slice(start, start + this.p.batch_size).map((i) => items[i]!);
+      const rows = await this.forward(batch);
+      let finished = 0;
+      batch.forEach((item, k) => {
+        const row = rows[k]!;
+        if (windows[item.text] === 1) out[item.text] = row;
+        else {
+          // A window's row weighs as many positions as it read (see windows.ts).
+          const sum = (out[item.text] ??= new Float32Array(this.dim));
+          for (let d = 0; d < this.dim; d++) sum[d]! += item.ids.length * row[d]!;
+          positions[item.text]! += item.ids.length;
+        }
+        if (--left[item.text]! === 0) {
+          finished++;
+          if (windows[item.text]! > 1) finish(out[item.text]!, positions[item.text]!, this.output === 'embedding');
+        }
       });
-      meter.add(idx.length);
+      meter.add(finished);
     }
     return out;
   }
 
-  private async forward(batch: string[]): Promise<Float32Array[]> {
-    const inputs = this.tokenizer(batch, { padding: true, truncation: true, max_length: this.p.max_tokens });
-    const result = (await this.model(inputs)) as Record<string, OutputTensor>;
-    if (this.output === 'logits') {
-      const { dims, data } = result.logits!;
-      return batch.map((_, row) => data.slice(row * dims[1]!, (row + 1) * dims[1]!));
+  /** How many pieces `text` is, special tokens excluded (what max_tokens and the windows count). */
+  pieces(text: string): number {
+    return this.tokenizer.encode(text, { add_special_tokens: false }).length;
+  }
+
+  /** Ids per item (a text, or one window of a long text), special tokens included. */
+  private tokenise(texts: readonly string[]): Item[] {
+    const capacity = this.p.max_tokens - this.specials.prefix.length - this.specials.suffix.length;
+    const items: Item[] = [];
+    texts.forEach((text, index) => {
+      const pieces = this.tokenizer.encode(text, { add_special_tokens: false });
+      for (const { start, end } of windowSpans(pieces.length, capacity, this.p.long_text, this.p.window_overlap)) {
+        items.push({ text: index, ids: [...this.specials.prefix, ...pieces.slice(start, end), ...this.specials.suffix] });
+      }
+    });
+    return items;
+  }
+
+  /** One row per item: its pooled, L2-normalised embedding, or the model's logits. */
+  private async forward(batch: Item[]): Promise<Float32Array[]> {
+    const width = batch[batch.length - 1]!.ids.length;
+    const size = batch.length * width;
+    const ids = this.buffers.ids.subarray(0, size).fill(0n);
+    const mask = this.buffers.mask.subarray(0, size).fill(0n);
+    batch.forEach((item, row) => {
+      for (let t = 0; t < item.ids.length; t++) {
+        ids[row * width + t] = BigInt(item.ids[t]!);
+        mask[row * width + t] = 1n;
+      }
+    });
+    const dims = [batch.length, width];
+    const feeds: Record<string, Tensor> = { input_ids: new Tensor('int64', ids, dims), attention_mask: new Tensor('int64', mask, dims) };
+    if (this.session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new Tensor('int64', this.buffers.types.subarray(0, size), dims);
+    const result = await this.session.run(feeds);
+    const out = result[this.output === 'logits' ? 'logits' : 'last_hidden_state']!;
+    const data = out.data as Float32Array;
+    try {
+      if (this.output === 'logits') {
+        const labels = out.dims[1]!;
+        return batch.map((_, row) => data.slice(row * labels, (row + 1) * labels));
+      }
+      return batch.map((item, row) => pool(data, row * width * this.dim, this.p.pooling === 'cls' ? 1 : item.ids.length, this.dim));
+    } finally {
+      for (const tensor of Object.values(result)) tensor.dispose();
     }
-    const hidden = result.last_hidden_state!;
-    const mask = (inputs as unknown as { attention_mask: { data: BigInt64Array | Int32Array } }).attention_mask.data;
-    return pool(hidden, mask, this.p.pooling);
   }
 
   async dispose(): Promise<void> {
@@ -138,31 +236,25 @@ export class SentenceEncoder {
 }
 
 /**
- * Mean over the positions the attention mask marks (padding excluded), or the first ([CLS])
- * position; then each row divided by its L2 norm.
+ * The mean of `positions` consecutive rows of `dim` floats from `offset` (an item's real tokens:
+ * padding follows them; `cls`: the first only), divided by its L2 norm.
  */
-export function pool(hidden: OutputTensor, mask: ArrayLike<bigint | number>, pooling: TransformerParams['pooling']): Float32Array[] {
-  const [rows, length, dim] = hidden.dims as [number, number, number];
-  const out: Float32Array[] = [];
-  for (let r = 0; r < rows; r++) {
-    const v = new Float32Array(dim);
-    const base = r * length * dim;
-    if (pooling === 'cls') v.set(hidden.data.subarray(base, base + dim));
-    else {
-      let count = 0;
-      for (let t = 0; t < length; t++) {
-        if (Number(mask[r * length + t]) === 0) continue;
-        count++;
-        const offset = base + t * dim;
-        for (let d = 0; d < dim; d++) v[d]! += hidden.data[offset + d]!;
-      }
-      for (let d = 0; d < dim; d++) v[d]! /= Math.max(count, 1);
-    }
-    let norm = 0;
-    for (let d = 0; d < dim; d++) norm += v[d]! * v[d]!;
-    norm = Math.max(Math.sqrt(norm), 1e-12);
-    for (let d = 0; d < dim; d++) v[d]! /= norm;
-    out.push(v);
+function pool(data: Float32Array, offset: number, positions: number, dim: number): Float32Array {
+  const v = new Float32Array(dim);
+  for (let t = 0; t < positions; t++) {
+    const at = offset + t * dim;
+    for (let d = 0; d < dim; d++) v[d]! += data[at + d]!;
   }
-  return out;
+  return finish(v, positions, true);
+}
+
+/** `sum` divided by `weight`, then (embeddings) by its L2 norm, in place. */
+function finish(sum: Float32Array, weight: number, normalise: boolean): Float32Array {
+  for (let d = 0; d < sum.length; d++) sum[d]! /= Math.max(weight, 1);
+  if (!normalise) return sum;
+  let norm = 0;
+  for (let d = 0; d < sum.length; d++) norm += sum[d]! * sum[d]!;
+  norm = Math.max(Math.sqrt(norm), 1e-12);
+  for (let d = 0; d < sum.length; d++) sum[d]! /= norm;
+  return sum;
 }

@@ -19,21 +19,28 @@ export class TeacherEncoder {
   static async open(root: string, p: TransformerParams, output: EncoderOutput): Promise<TeacherEncoder> {
     const { dir, info } = readEncoderFolder(root);
     const encoder = await SentenceEncoder.load(dir, info, p, output);
-    const cache = new EmbeddingCache(embeddingCacheRoot(root), { fingerprint: info.fingerprint, pooling: output === 'logits' ? 'none' : p.pooling, maxTokens: p.max_tokens, output }, encoder.dim);
+    // Truncation keeps the key it had before windows existed, so those caches stay valid.
+    const longText = p.long_text === 'windows' ? `windows:${p.window_overlap}` : undefined;
+    const key = { fingerprint: info.fingerprint, pooling: output === 'logits' ? 'none' : p.pooling, maxTokens: p.max_tokens, output, ...(longText ? { longText } : {}) };
+    const cache = new EmbeddingCache(embeddingCacheRoot(root), key, encoder.dim);
     return new TeacherEncoder(encoder, cache);
   }
 
   /** One row per text, in order; `label` names the work in the progress line. */
   async encode(texts: readonly string[], label: string): Promise<Float32Array[]> {
-    const missing = [...new Set(texts.filter((text) => this.cache.get(text) === undefined))];
+    // One cache lookup per text; the rows encoded now are handed out directly.
+    const out = texts.map((text) => this.cache.get(text));
+    const missing = [...new Set(texts.filter((_, i) => out[i] === undefined))];
     if (missing.length > 0) {
       const rows = await this.encoder.encode(missing, { onProgress: progressLine(`${label}: encoding`) });
+      const fresh = new Map(missing.map((text, i) => [text, rows[i]!]));
       missing.forEach((text, i) => this.cache.set(text, rows[i]!));
       this.cache.flush();
+      texts.forEach((text, i) => (out[i] ??= fresh.get(text)));
     }
     this.stats.encoded += missing.length;
     this.stats.cached += texts.length - missing.length;
-    return texts.map((text) => this.cache.get(text)!);
+    return out as Float32Array[];
   }
 
   async dispose(): Promise<void> {

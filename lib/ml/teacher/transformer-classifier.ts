@@ -21,7 +21,7 @@ export async function transformerClassifier(dir: string, root: string): Promise<
     throw new KdError(`${dir}: trained on another encoder than ${ENCODER_DIR} (${member.model}, fingerprint ${member.encoder_fingerprint.slice(0, 12)} ≠ ${folder.info.fingerprint.slice(0, 12)}): rerun train-teacher`);
   }
   const runtime = loadMlParams(root).teacher.transformer;
-  const p = { ...runtime, model: member.model, dtype: member.dtype as typeof runtime.dtype, pooling: member.pooling, max_tokens: member.max_tokens };
+  const p = { ...runtime, model: member.model, dtype: member.dtype as typeof runtime.dtype, pooling: member.pooling, max_tokens: member.max_tokens, long_text: member.long_text, window_overlap: member.window_overlap };
   const output = member.head === 'model' ? 'logits' : 'embedding';
   const encoder = await TeacherEncoder.open(root, p, output);
   const { tf } = await loadTf();

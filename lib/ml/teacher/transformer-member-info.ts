@@ -13,6 +13,9 @@ const memberSchema = z.strictObject({
   dtype: z.string(),
   pooling: z.enum(['mean', 'cls']),
   max_tokens: z.number().int().positive(),
+  /** Absent in members trained before windows existed: those read the first max_tokens pieces. */
+  long_text: z.enum(['truncate', 'windows']).default('truncate'),
+  window_overlap: z.number().int().nonnegative().default(0),
   head: z.enum(['logistic', 'hidden', 'model']),
   /** The encoder folder's fingerprint when the member was trained: the member only fits that encoder. */
   encoder_fingerprint: z.string(),

@@ -19,6 +19,8 @@ function memberInfo(p: TransformerParams, encoder: TeacherEncoder, labelColumns?
     dtype: p.dtype,
     pooling: p.pooling,
     max_tokens: p.max_tokens,
+    long_text: p.long_text,
+    window_overlap: p.window_overlap,
     head: p.head.type,
     encoder_fingerprint: encoder.encoder.info.fingerprint,
     encoder_params: encoder.encoder.paramCount,

@@ -44,7 +44,8 @@ export async function applyTrial(cwd: string, id: string): Promise<ApplyReport> 
   const workspaceParams = (loadYaml().parse(workspaceText) ?? {}) as Record<string, unknown>;
   const current = paramLeaves(workspaceParams);
   const changed = Object.entries(paramLeaves(trialParams)).filter(([key, value]) => !isDeepStrictEqual(current[key], value));
-  const text = setParamValues(workspaceText, changed.map(([key, value]) => ({ key, value, origin: `${command} ${id}` })));
+  // A trial may have added a key (`-S +key=…`): applying it adds it here too.
+  const text = setParamValues(workspaceText, changed.map(([key, value]) => ({ key, value, add: true, origin: `${command} ${id}` })));
   const lock = readLock(path.join(dir, 'pipeline.lock'));
   const cache = ContentCache.of(paths);
   for (const [stage, entry] of Object.entries(lock.stages)) {

@@ -1,8 +1,10 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeJsonAtomic } from '../../atomic-write.js';
 import { KdError } from '../../errors.js';
+import { isAbsent, readFailure, readTextIfExists } from '../../read-file.js';
+import { formatZodError } from '../../validation.js';
 import { readLock, type Lock } from '../lock.js';
 import type { ProjectPaths } from '../project.js';
 import { liveHolder } from '../run-lock.js';
@@ -45,16 +47,32 @@ export const sweepLockFile = (paths: ProjectPaths, sweep: string) => path.join(s
 export const trialDir = (paths: ProjectPaths, sweep: string, index: number) => path.join(sweepDir(paths, sweep), String(index));
 const trialFile = (dir: string) => path.join(dir, '.kd', 'trial.json');
 
+/**
+ * A sweep or trial record; undefined only when the file is absent (a sweep or trial being set up).
+ * A corrupt record is an error naming it: dropping it would hide the trial from `exp show` and gc.
+ */
 function readJson<T>(file: string, schema: z.ZodType<T>): T | undefined {
+  const text = readTextIfExists(file);
+  if (text === null) return undefined;
+  let raw: unknown;
   try {
-    const parsed = schema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new KdError(`${file}: corrupt experiment record (${(error as Error).message}); fix or remove it`);
   }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new KdError(`${formatZodError(parsed.error, file)} (corrupt experiment record; fix or remove it)`);
+  return parsed.data;
 }
 
-const dirs = (dir: string) => (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : []);
+function dirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (error) {
+    if (isAbsent(error)) return [];
+    throw readFailure(dir, error);
+  }
+}
 
 export function writeSweep(paths: ProjectPaths, sweep: SweepRecord): void {
   writeJsonAtomic(path.join(sweepDir(paths, sweep.name), 'sweep.json'), sweep);
@@ -83,16 +101,13 @@ export interface StoredTrial {
 /** The trials of a sweep that started, in order; a `running` trial whose sweep process is gone is reported failed. */
 export function sweepTrials(paths: ProjectPaths, sweep: string): StoredTrial[] {
   const running = sweepRunning(paths, sweep) !== undefined;
-  return dirs(sweepDir(paths, sweep))
-    .filter((name) => /^\d+$/.test(name))
-    .sort((a, b) => Number(a) - Number(b))
-    .flatMap((name) => {
-      const dir = path.join(sweepDir(paths, sweep), name);
-      const record = readJson(trialFile(dir), trialSchema);
-      if (!record) return [];
-      if (record.status === 'running' && !running) Object.assign(record, { status: 'failed', error: 'the exp run that ran this trial ended before it finished' });
-      return [{ record, dir }];
-    });
+  return trialFolders(paths, sweep).flatMap((name) => {
+    const dir = path.join(sweepDir(paths, sweep), name);
+    const record = readJson(trialFile(dir), trialSchema);
+    if (!record) return [];
+    if (record.status === 'running' && !running) Object.assign(record, { status: 'failed', error: 'the exp run that ran this trial ended before it finished' });
+    return [{ record, dir }];
+  });
 }
 
 /** `<sweep>.<n>` → its trial, or one clear error. */
@@ -103,13 +118,32 @@ export function findTrial(paths: ProjectPaths, id: string, command: string): Sto
   return found;
 }
 
-/** The lock of every trial workspace: gc keeps the cache objects they name. */
-export function trialLocks(paths: ProjectPaths): Lock[] {
-  return listSweeps(paths).flatMap((sweep) => sweepTrials(paths, sweep.name).map((t) => readLock(path.join(t.dir, 'pipeline.lock'))));
+/**
+ * The lock of every trial workspace, by its path: gc keeps the cache objects they name. Every
+ * numbered folder of every sweep folder counts, whether or not its records were written yet, and
+ * the records are read so that a corrupt one stops gc instead of hiding a trial.
+ */
+export function trialLocks(paths: ProjectPaths): { file: string; lock: Lock }[] {
+  return dirs(paths.exp).flatMap((sweep) => {
+    readJson(path.join(sweepDir(paths, sweep), 'sweep.json'), sweepSchema);
+    return trialFolders(paths, sweep).map((name) => {
+      const dir = path.join(sweepDir(paths, sweep), name);
+      readJson(trialFile(dir), trialSchema);
+      const file = path.join(dir, 'pipeline.lock');
+      return { file, lock: readLock(file, file) };
+    });
+  });
+}
+
+/** The numbered trial folders of a sweep, in order. */
+function trialFolders(paths: ProjectPaths, sweep: string): string[] {
+  return dirs(sweepDir(paths, sweep))
+    .filter((name) => /^\d+$/.test(name))
+    .sort((a, b) => Number(a) - Number(b));
 }
 
 /** Refuses while an `exp run` is running: gc, or removing its sweep, would pull the ground from under it. */
-export function refuseWhileRunning(paths: ProjectPaths, what: string, sweeps = listSweeps(paths).map((s) => s.name)): void {
+export function refuseWhileRunning(paths: ProjectPaths, what: string, sweeps = dirs(paths.exp)): void {
   for (const sweep of sweeps) {
     const pid = sweepRunning(paths, sweep);
     if (pid !== undefined) throw new KdError(`${what}: sweep '${sweep}' is running (exp run, pid ${pid}); wait for it to end or stop it with Ctrl-C`);
@@ -128,7 +162,8 @@ export function removeExperiments(paths: ProjectPaths, target: { id?: string; sw
   const sweeps = target.all ? listSweeps(paths).map((s) => s.name) : [target.sweep as string];
   for (const sweep of sweeps) if (!existsSync(path.join(sweepDir(paths, sweep), 'sweep.json'))) throw new KdError(`${command}: no sweep named '${sweep}' (\`kd-pipeline exp show\` lists them)`);
   refuseWhileRunning(paths, command, sweeps);
-  const removed = sweeps.flatMap((sweep) => sweepTrials(paths, sweep).map((t) => t.record.id));
+  // Ids from the folder names, not the records: removing a sweep must work when a record is corrupt.
+  const removed = sweeps.flatMap((sweep) => trialFolders(paths, sweep).map((name) => `${sweep}.${name}`));
   for (const sweep of sweeps) rmSync(sweepDir(paths, sweep), { recursive: true, force: true });
   return removed;
 }

@@ -1,10 +1,13 @@
 import { KdError } from '../../errors.js';
 import { seededRandom, shuffle } from '../../seeded-random.js';
+import { parseAddPrefix } from '../params-set.js';
 import { loadYaml } from '../yaml-memo.js';
 
 /** One `-S key=values` flag: the key and the values the sweep gives it, in order. */
 export interface SweepAxis {
   key: string;
+  /** `-S +key=…`: the key may be new in params.yaml (under a mapping that exists). */
+  add: boolean;
   values: unknown[];
   /** The flag as typed, for tracking and messages. */
   spec: string;
@@ -73,7 +76,7 @@ export function parseSweepFlags(flags: string[]): SweepAxis[] {
   flags.forEach((text, index) => {
     const where = flagName(index + 1, text);
     const eq = text.indexOf('=');
-    const key = eq > 0 ? text.slice(0, eq).trim() : '';
+    const { key, add } = parseAddPrefix(eq > 0 ? text.slice(0, eq).trim() : '');
     if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(key)) throw new KdError(`${where}: expected key=value[,value…], e.g. -S student.temperature=2,4 or -S student.alpha=range(0.1,1,0.2)`);
     if (axes.some((a) => a.key === key)) throw new KdError(`${where}: '${key}' is swept by an earlier -S flag`);
     const spec = text.slice(eq + 1);
@@ -82,7 +85,7 @@ export function parseSweepFlags(flags: string[]): SweepAxis[] {
     const offset = eq + 1 + (fn ? spec.indexOf('(') + 1 : 0);
     const items = splitTopLevel(inner, where, offset);
     const values = fn?.[1] === 'range' ? rangeValues(items, where) : items.map(({ item, at }) => parseValue(item, at, where));
-    axes.push({ key, values, spec: text });
+    axes.push({ key, add, values, spec: text });
   });
   return axes;
 }

@@ -68,7 +68,7 @@ export function planSweep(root: string, options: Pick<SweepOptions, 'set' | 'ran
   if (axes.length === 0) throw new KdError('exp run: nothing to sweep: give at least one -S key=value[,value…]');
   const base = readParamsText(root, 'exp run');
   const textOf = (values: Record<string, unknown>) =>
-    setParamValues(base, axes.map((axis) => ({ key: axis.key, value: values[axis.key], origin: flagOf(axis, axes) })));
+    setParamValues(base, axes.map((axis) => ({ key: axis.key, add: axis.add, value: values[axis.key], origin: flagOf(axis, axes) })));
   const specOf = (text: string) => loadPipeline(root, (loadYaml().parse(text) ?? {}) as Record<string, unknown>);
   const firsts = Object.fromEntries(axes.map((a) => [a.key, a.values[0]]));
   const warnings: string[] = [];

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../atomic-write.js';
 import { KdError } from '../../errors.js';
+import { readTextIfExists } from '../../read-file.js';
 import { parseOrThrow } from '../../validation.js';
 import { loadYaml } from '../yaml-memo.js';
 
@@ -66,12 +66,9 @@ function configPath(root: string): string {
   return path.join(root, CONFIG_FILE);
 }
 
+/** Null only when absent: reading an unreadable config as empty would let `remote add` overwrite it. */
 function readText(root: string): string | null {
-  try {
-    return readFileSync(configPath(root), 'utf8');
-  } catch {
-    return null;
-  }
+  return readTextIfExists(configPath(root), CONFIG_FILE);
 }
 
 export function readConfig(root: string): ProjectConfig {

@@ -1,8 +1,9 @@
 import { constants, createWriteStream, existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { isAbsent, readdirIfExistsAsync, readFailure } from '../../read-file.js';
 import { ObjectMissingError, OBJECTS_PREFIX, RemoteError, type ObjectStore } from './store.js';
 
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
@@ -28,7 +29,10 @@ export class DirectoryStore implements ObjectStore {
   }
 
   async check(): Promise<void> {
-    const info = await stat(this.root).catch(() => null);
+    const info = await stat(this.root).catch((error: unknown) => {
+      if (isAbsent(error)) return null;
+      throw new RemoteError(readFailure(this.root, error).message);
+    });
     if (!info?.isDirectory()) throw new RemoteError(`the directory ${this.root} does not exist (create it, or check the remote's URL)`);
   }
 
@@ -36,13 +40,18 @@ export class DirectoryStore implements ObjectStore {
     return new Set(keys.filter((key) => existsSync(this.pathOf(key))));
   }
 
+  /** Absent folders are empty; any other read error stops the caller (gc would take a folder it cannot read for empty). */
   async list(prefix: string): Promise<Map<string, number>> {
     const found = new Map<string, number>();
     const top = this.pathOf(prefix);
-    for (const shard of await readdir(top).catch(() => [] as string[])) {
-      const names = await readdir(path.join(top, shard)).catch(() => [] as string[]);
-      const sizes = await Promise.all(names.map((name) => stat(path.join(top, shard, name)).then((s) => s.size)));
-      names.forEach((name, i) => found.set(`${prefix}${shard}/${name}`, sizes[i] ?? 0));
+    for (const shard of await readdirIfExistsAsync(top)) {
+      const dir = path.join(top, shard);
+      const names = await readdirIfExistsAsync(dir);
+      const sizes = await Promise.all(names.map((name) => sizeIfExists(path.join(dir, name))));
+      names.forEach((name, i) => {
+        const size = sizes[i];
+        if (size !== undefined) found.set(`${prefix}${shard}/${name}`, size);
+      });
     }
     return found;
   }
@@ -76,9 +85,12 @@ export class DirectoryStore implements ObjectStore {
   /** Temp files older than `ageMs`, left by interrupted writers (never a live writer's, given a generous age). */
   async removeStaleTemps(ageMs: number): Promise<number> {
     let removed = 0;
-    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
+    for (const name of await readdirIfExistsAsync(this.tmpDir)) {
       const file = path.join(this.tmpDir, name);
-      const info = await stat(file).catch(() => null);
+      const info = await stat(file).catch((error: unknown) => {
+        if (isAbsent(error)) return null;
+        throw readFailure(file, error);
+      });
       if (info && Date.now() - info.mtimeMs > ageMs) {
         await rm(file, { force: true });
         removed += 1;
@@ -102,5 +114,15 @@ export class DirectoryStore implements ObjectStore {
       if (code && NO_SPACE.has(code)) throw new RemoteError(`no space left on the device of ${this.root} while writing ${key} (${code}); free some space and run the command again: it resumes where it stopped`);
       throw error;
     }
+  }
+}
+
+/** A listed file's size; undefined when it went away since the listing (a concurrent gc or rename). */
+async function sizeIfExists(file: string): Promise<number | undefined> {
+  try {
+    return (await stat(file)).size;
+  } catch (error) {
+    if (isAbsent(error)) return undefined;
+    throw readFailure(file, error);
   }
 }

@@ -9,6 +9,7 @@ import { RunCache } from '../run-cache.js';
 import { acquireRunLock } from '../run-lock.js';
 import { findProjectRoot, loadPipeline, type StageSpec } from '../spec.js';
 import { cachedOutsAvailable } from '../stage-commit.js';
+import { CorruptCacheObjectError } from '../verified-objects.js';
 import { KdError } from '../../errors.js';
 import { hashedOuts, RemoteObjects, type OutRef } from './objects.js';
 import { openRemote } from './open.js';
@@ -51,7 +52,8 @@ export interface PullReport {
 interface Selection {
   root: string;
   stages: StageSpec[];
-  lockEntries: LockedStage[];
+  /** The lock's entries of the selected stages, by stage name. */
+  lockEntries: [string, LockedStage][];
   cache: ContentCache;
   runCache: RunCache;
 }
@@ -68,7 +70,7 @@ function select(options: SyncOptions): Selection {
   return {
     root,
     stages: names.map((name) => graph.stages.get(name) as StageSpec),
-    lockEntries: names.flatMap((name) => (lock.stages[name] ? [lock.stages[name]] : [])),
+    lockEntries: names.flatMap((name) => (lock.stages[name] ? [[name, lock.stages[name]] as [string, LockedStage]] : [])),
     cache: ContentCache.of(paths),
     runCache: new RunCache(paths.runs),
   };
@@ -77,6 +79,16 @@ function select(options: SyncOptions): Selection {
 /** Run-cache entries that belong to one of the stages (they record exactly its outs). */
 function ofStages(entries: Map<string, LockedStage>, stages: StageSpec[]): [string, LockedStage][] {
   return [...entries].filter(([, entry]) => stages.some((stage) => recordsDeclaredOuts(entry, stage)));
+}
+
+/** The objects of lock entries, named by stage and path for messages. */
+function lockedOuts(entries: [string, LockedStage][]): OutRef[] {
+  return entries.flatMap(([name, entry]) => hashedOuts(entry, name));
+}
+
+/** The objects of run-cache entries, named by the stage whose outs they record. */
+function runOuts(entries: [string, LockedStage][], stages: StageSpec[]): OutRef[] {
+  return entries.flatMap(([, entry]) => hashedOuts(entry, stages.find((stage) => recordsDeclaredOuts(entry, stage))?.name));
 }
 
 /** Counts of distinct objects (the lock and run-cache entries often share them). */
@@ -99,7 +111,7 @@ export async function push(options: SyncOptions): Promise<PushReport> {
     if (options.runCache) {
       for (const run of ofStages(selection.runCache.entries(), selection.stages)) if (await cachedOutsAvailable(run[1], selection.cache)) runs.push(run);
     }
-    const result = await objects.sendOuts([...selection.lockEntries, ...runs.map(([, entry]) => entry)].flatMap(hashedOuts));
+    const result = await objects.sendOuts([...lockedOuts(selection.lockEntries), ...runOuts(runs, selection.stages)]);
     const notSent = new Set(result.failed.map((f) => f.key));
     const complete = runs.filter(([, entry]) => hashedOuts(entry).every((out) => !notSent.has(objectKey(out.hash))));
     addResults(result, await objects.moveRuns('push', complete.map(([fingerprint]) => fingerprint)));
@@ -124,10 +136,10 @@ export async function pull(options: SyncOptions & { wait?: boolean }): Promise<P
   const progress = new TransferProgress(`↓ pull from ${remote.name}`);
   try {
     const objects = new RemoteObjects(selection.cache, store, { jobs: options.jobs, progress });
-    const result = await objects.fetchOuts(selection.lockEntries.flatMap(hashedOuts));
+    const result = await objects.fetchOuts(lockedOuts(selection.lockEntries));
     if (options.runCache) addResults(result, await pullRuns(objects, store, selection));
     progress.close();
-    const checkedOut = await checkoutMissing(selection);
+    const checkedOut = await checkoutMissing(selection, result);
     const { moved, skipped, bytes, failed } = summary(result);
     return { pulled: moved, skipped, bytes, failed, remote: remote.name, url: store.url, checkedOut };
   } finally {
@@ -146,8 +158,7 @@ async function pullRuns(objects: RemoteObjects, store: ObjectStore, selection: S
   const entries = await mapLimit(fingerprints, objects.jobs, (fingerprint) => withRetries(() => objects.remoteRun(fingerprint)));
   const missing = new Map(fingerprints.flatMap((fingerprint, i) => (entries[i] ? [[fingerprint, entries[i]] as const] : [])));
   const wanted = ofStages(missing, selection.stages);
-  const outs: OutRef[] = wanted.flatMap(([, entry]) => hashedOuts(entry));
-  addResults(result, await objects.fetchOuts(outs));
+  addResults(result, await objects.fetchOuts(runOuts(wanted, selection.stages)));
   const complete: string[] = [];
   for (const [fingerprint, entry] of wanted) {
     if (await cachedOutsAvailable(entry, selection.cache)) complete.push(fingerprint);
@@ -155,16 +166,24 @@ async function pullRuns(objects: RemoteObjects, store: ObjectStore, selection: S
   return addResults(result, await objects.moveRuns('pull', complete));
 }
 
-/** Checks out each locked out that is missing from the workspace and now in the cache; never replaces an existing file. */
-async function checkoutMissing(selection: Selection): Promise<string[]> {
+/**
+ * Checks out each locked out that is missing from the workspace and now in the cache; never
+ * replaces an existing file. A cached object found corrupt is quarantined and reported in `result`.
+ */
+async function checkoutMissing(selection: Selection, result: TransferResult): Promise<string[]> {
   const done: string[] = [];
-  for (const entry of selection.lockEntries) {
+  for (const [name, entry] of selection.lockEntries) {
     for (const out of entry.outs) {
       if (!('hash' in out)) continue;
       const target = path.join(selection.root, out.path);
       if (existsSync(target) || !(await selection.cache.has(out.hash))) continue;
-      await selection.cache.checkout(target, out.hash, out.isexec === true);
-      done.push(out.path);
+      try {
+        await selection.cache.checkout(target, out.hash, out.isexec === true);
+        done.push(out.path);
+      } catch (error) {
+        if (!(error instanceof CorruptCacheObjectError)) throw error;
+        result.failed.push({ key: objectKey(error.hash), reason: 'corrupt', error: `stage ${name}: ${error.describe(selection.root)}; not checked out` });
+      }
     }
   }
   return done;

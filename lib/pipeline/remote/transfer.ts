@@ -30,6 +30,10 @@ export interface TransferOptions {
   /** Hash what arrives and refuse an object whose content does not match its key (downloads). */
   verify: boolean;
   progress?: TransferProgress;
+  /** Checks an object before it is sent (uploads: the local copy must match its name); a failure skips it. */
+  check?: (key: string) => Promise<FailedObject | null>;
+  /** Keys to send even though the destination has them: its copies are known to be corrupt. */
+  overwrite?: Set<string>;
 }
 
 export function emptyResult(): TransferResult {
@@ -81,7 +85,8 @@ export async function transfer(source: ObjectStore, destination: ObjectStore, it
   const result = emptyResult();
   const unique = [...new Map(items.map((item) => [item.key, item])).values()];
   if (unique.length === 0) return result;
-  const present = await withRetries(() => destination.has(unique.map((item) => item.key)));
+  const found = await withRetries(() => destination.has(unique.map((item) => item.key)));
+  const present = new Set([...found].filter((key) => !options.overwrite?.has(key)));
   const missing = unique.filter((item) => !present.has(item.key));
   result.skipped = unique.filter((item) => present.has(item.key)).map((item) => item.key);
   options.progress?.add(missing.length, missing.reduce((sum, item) => sum + item.size, 0), result.skipped.length);
@@ -95,6 +100,12 @@ export async function transfer(source: ObjectStore, destination: ObjectStore, it
       options.progress?.bytes(bytes);
     };
     try {
+      const bad = await options.check?.(item.key);
+      if (bad) {
+        result.failed.push(bad);
+        options.progress?.done();
+        return;
+      }
       await withRetries(async () => {
         options.progress?.bytes(-sent);
         sent = 0;
