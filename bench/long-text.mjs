@@ -18,7 +18,8 @@
 //   words     the word student (student.tokenizer: words, text.max_len words), run after `default`
 //             in the same copy: the teacher and its embeddings are reused, only the student stages
 //             rerun, so its wall time is theirs alone.
-// Reports teacher, student and no-teacher baseline test accuracy and wall time for each.
+// Reports teacher, student and no-teacher baseline test accuracy, wall time and CPU time (GNU time,
+// the whole process tree: steadier than wall time on a shared machine) for each.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -137,10 +138,11 @@ function record(name, root, run, describe) {
     baseline_accuracy: m['baseline.accuracy'],
     student_params: m['student.params'],
     wall_seconds: run.wall,
+    cpu_seconds: run.cpu,
     seconds: run.seconds,
     backend: run.backend,
   };
-  process.stderr.write(`  ${name}: ${run.wall.toFixed(1)} s (${STAGES.filter((s) => run.seconds[s] !== undefined).map((s) => `${s} ${run.seconds[s].toFixed(1)}`).join(', ')}); teacher ${m['teacher.accuracy'].toFixed(4)}, student ${m['student.accuracy'].toFixed(4)}\n`);
+  process.stderr.write(`  ${name}: ${run.wall.toFixed(1)} s wall, ${run.cpu.toFixed(1)} s CPU (${STAGES.filter((s) => run.seconds[s] !== undefined).map((s) => `${s} ${run.seconds[s].toFixed(1)}`).join(', ')}); teacher ${m['teacher.accuracy'].toFixed(4)}, student ${m['student.accuracy'].toFixed(4)}\n`);
 }
 const skipped = {};
 
@@ -167,13 +169,13 @@ if (configs.includes('truncate')) {
 }
 
 const f4 = (x) => (typeof x === 'number' ? x.toFixed(4) : 'n/a');
-console.log(`\n| configuration | teacher reads | student reads | teacher acc | student acc | baseline acc | student ÷ teacher | student params | wall s | generate-soft-labels s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
+console.log(`\n| configuration | teacher reads | student reads | teacher acc | student acc | baseline acc | student ÷ teacher | student params | wall s | CPU s | train-teacher s | generate-soft-labels s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
 for (const name of CONFIGS) {
   const r = results[name];
   if (r) {
     const reads = r.teacher_long_text === 'windows' ? `all, windows of ${r.teacher_max_tokens}` : `first ${r.teacher_max_tokens} pieces`;
-    console.log(`| ${name} | ${reads} | ${r.student_reads} | ${f4(r.teacher_accuracy)} | ${f4(r.student_accuracy)} | ${f4(r.baseline_accuracy)} | ${f4(r.student_accuracy / r.teacher_accuracy)} | ${r.student_params.toLocaleString('en-US')} | ${r.wall_seconds.toFixed(1)}${name === 'words' ? ' (student stages)' : ''} | ${(r.seconds['generate-soft-labels'] ?? 0).toFixed(1)} |`);
-  } else if (skipped[name]) console.log(`| ${name} | skipped: ${skipped[name]} | | | | | | | | |`);
+    console.log(`| ${name} | ${reads} | ${r.student_reads} | ${f4(r.teacher_accuracy)} | ${f4(r.student_accuracy)} | ${f4(r.baseline_accuracy)} | ${f4(r.student_accuracy / r.teacher_accuracy)} | ${r.student_params.toLocaleString('en-US')} | ${r.wall_seconds.toFixed(1)}${name === 'words' ? ' (student stages)' : ''} | ${r.cpu_seconds.toFixed(1)} | ${(r.seconds['train-teacher'] ?? 0).toFixed(1)} | ${(r.seconds['generate-soft-labels'] ?? 0).toFixed(1)} |`);
+  } else if (skipped[name]) console.log(`| ${name} | skipped: ${skipped[name]} | | | | | | | | | | |`);
 }
 console.log(`\none split (seed ${base.seed}): ${Math.round(mails.length * base.data.split.test)} test mails, so one mail is ${(1 / Math.round(mails.length * base.data.split.test)).toFixed(4)} of accuracy`);
 

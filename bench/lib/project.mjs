@@ -1,10 +1,10 @@
 // What the pipeline benches share: a temp copy of the project as a clean clone has it after
 // `npm install && npm run setup`, params.yaml overrides, and a timed `kd-pipeline run --json`.
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { timed } from '../timing.mjs';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(REPO, 'bin/kd-pipeline.js');
@@ -44,15 +44,17 @@ const env = { ...process.env };
 delete env.MLFLOW_TRACKING_URI;
 delete env.KD_EMBEDDING_CACHE;
 
-/** `kd-pipeline run --json` in `root` with `cli`, timed; fails the bench (keeping the project) when the run fails. */
+/**
+ * `kd-pipeline run --json` in `root` with `cli`, timed: wall seconds, and CPU seconds of the whole
+ * process tree when GNU time is installed (NaN otherwise); fails the bench (keeping the project) when the run fails.
+ */
 export function timedRun(cli, root, what, fail) {
-  const start = performance.now();
-  const result = spawnSync('node', [cli, 'run', '--json'], { cwd: root, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
-  const wall = (performance.now() - start) / 1000;
+  const result = timed(['node', cli, 'run', '--json'], { cwd: root, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+  const [wall, cpu] = [result.seconds, result.cpu];
   if (result.status !== 0) fail(`${what}: kd-pipeline run failed (project kept in ${root}):\n${result.stderr.split('\n').slice(-30).join('\n')}`);
   const seconds = Object.fromEntries(JSON.parse(result.stdout).stages.map((s) => [s.name, s.seconds]));
   const backend = /on (tensorflow|cpu)[,:]/.exec(result.stderr)?.[1] ?? 'unknown';
-  return { wall, seconds, backend, stderr: result.stderr };
+  return { wall, cpu, seconds, backend, stderr: result.stderr };
 }
 
 /** A fresh temp copy of `repo`'s project files (pipeline.yaml, pipeline.lock, data/, models/encoder; no .kd/ cache) with `paramsText` as params.yaml. */
