@@ -4,7 +4,8 @@
 // Encoding throughput of the transformer teacher's encoder in Node — lib/ml/teacher/sentence-
 // encoder.ts: transformers.js's tokenizer, onnxruntime-node's session fed directly, pooling in JS —
 // against Python onnxruntime with the Rust `tokenizers` (bench/encode_reference.py) on the same
-// ONNX file, max_tokens, batch size and thread count, on two workloads: single words (the data
+// ONNX file, max_tokens, batch size and thread count (Node spreads its threads over batches run side
+// by side, one thread each at 2; Python runs one batch at a time on all of them), on two workloads: single words (the data
 // set's distinct words, each encoded alone, as the vocabulary-word transfer rows are) and the data
 // set's sentences. Python runs with the Node session's options (idle intra-op threads sleep rather
 // than spin) — the pass/fail comparison — and with onnxruntime's defaults (spinning), shown beside.
@@ -12,7 +13,7 @@
 // on words then on sentences. Pass/fail is the median over rounds of Node ÷ Python within a round
 // (the two ran back to back, under about the same load); each side's median and best round are
 // printed too.
-// Every round starts warm (one batch encoded first). Needs models/encoder (npm run setup) and
+// Every round starts warm (Node: two batches encoded first, so its lanes' session is warm too; Python: one). Needs models/encoder (npm run setup) and
 // python3; installs pinned onnxruntime/tokenizers/numpy into .venv/ when missing.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -66,13 +67,13 @@ function pythonRound(texts, spinning) {
 
 const p = { model: info.model, dtype: info.dtype, pooling: 'mean', max_tokens: MAX_TOKENS, long_text: 'windows', window_overlap: 16, batch_size: batch, device: 'cpu', threads, head: {} };
 const encoder = await SentenceEncoder.load(dir, info, p, 'embedding');
-await encoder.encode(sentences.slice(0, batch)); // warm-up
+await encoder.encode(sentences.slice(0, 2 * batch)); // warm-up: two batches, so the lanes' session is open and warm too
 const pieces = Object.fromEntries(Object.entries(workloads).map(([name, texts]) => [name, texts.reduce((sum, t) => sum + Math.min(encoder.pieces(t), MAX_TOKENS - 2), 0) / texts.length]));
 const rounds = { words: { node: [], python: [], python_spinning: [] }, sentences: { node: [], python: [], python_spinning: [] } };
 let onnxruntime = '';
 for (let r = 0; r < repeat; r++) {
   for (const [name, texts] of Object.entries(workloads)) {
-    await encoder.encode(texts.slice(0, batch));
+    await encoder.encode(texts.slice(0, 2 * batch));
     const start = performance.now();
     await encoder.encode(texts);
     rounds[name].node.push(texts.length / ((performance.now() - start) / 1000));

@@ -36,7 +36,9 @@ export async function run(root: string): Promise<void> {
     if (wantsVectors && transformer.head === 'model') {
       throw new KdError('params.yaml: soft_labels.augment.replace_prob: word replacement needs the encoder\'s embeddings, and teacher.transformer.head.type: model outputs only logits: set replace_prob to 0');
     }
-    const encoder = await TeacherEncoder.open(root, { ...params.teacher.transformer, pooling: transformer.pooling, max_tokens: transformer.max_tokens }, transformer.head === 'model' ? 'logits' : 'embedding');
+    // The trained teacher's own reading of a text (pooling, length, windows), whatever params.yaml says now.
+    const reading = { pooling: transformer.pooling, max_tokens: transformer.max_tokens, long_text: transformer.long_text, window_overlap: transformer.window_overlap };
+    const encoder = await TeacherEncoder.open(root, { ...params.teacher.transformer, ...reading }, transformer.head === 'model' ? 'logits' : 'embedding');
     try {
       context.maskToken = encoder.encoder.maskToken || UNK;
       if (wantsVectors) {

@@ -54,7 +54,7 @@ afterAll(() => {
 });
 
 /** The real default encoder, with teacher.transformer's defaults unless `p` says otherwise. */
-async function loadEncoder(p: { batch_size?: number; long_text?: LongText; window_overlap?: number } = {}): Promise<SentenceEncoder> {
+async function loadEncoder(p: { batch_size?: number; threads?: number; long_text?: LongText; window_overlap?: number } = {}): Promise<SentenceEncoder> {
   const { dir, info } = readEncoderFolder(path.dirname(path.dirname(defaultEncoderDir())));
   const defaults = { model: '', dtype: 'q8', pooling: 'mean', max_tokens: 128, long_text: 'windows', window_overlap: 16, batch_size: 64, device: 'cpu', threads: 1, head: {} as never } as const;
   return SentenceEncoder.load(dir, info, { ...defaults, ...p }, 'embedding');
@@ -69,7 +69,8 @@ describe('the sentence encoder', () => {
     const fixture = JSON.parse(readFileSync(path.join(FIXTURES, 'minilm-reference.json'), 'utf8')) as { texts: string[]; embeddings: number[][] };
     const root = path.dirname(path.dirname(defaultEncoderDir()));
     const { dir, info } = readEncoderFolder(root);
-    const encoder = await loadEncoder({ batch_size: 3 });
+    // Several batches on 2 threads: two single-thread lanes side by side.
+    const encoder = await loadEncoder({ batch_size: 3, threads: 2 });
     try {
       expect(encoder.dim).toBe(384);
       expect(encoder.maskToken).toBe('[MASK]');
@@ -86,7 +87,8 @@ describe('the sentence encoder', () => {
   it('reads a text longer than max_tokens in windows: the position-weighted mean of each window encoded alone, renormalised', async () => {
     // Words the tokenizer keeps whole, so a window's pieces are a run of the text's words.
     const data = readFileSync(path.join(REPO, 'data/sentiment-labelled-sentences.csv'), 'utf8').toLowerCase();
-    const windowed = await loadEncoder();
+    // Batches of 2 on 2 lanes: a long text's windows land in different batches and lanes.
+    const windowed = await loadEncoder({ batch_size: 2, threads: 2 });
     const truncating = await loadEncoder({ long_text: 'truncate' });
     try {
       const words = [...new Set(data.match(/[a-z]+/g))].filter((w) => windowed.pieces(w) === 1).slice(0, 600);

@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import path from 'node:path';
-import { Tensor, type InferenceSession } from 'onnxruntime-node';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { KdError } from '../../errors.js';
 import type { EncoderInfo, TransformerParams } from './encoder-folder.js';
 import { countOnnxParams } from './onnx-params.js';
@@ -16,6 +16,35 @@ type Model = Awaited<ReturnType<Awaited<ReturnType<typeof loadTransformers>>['Au
 interface Item {
   text: number;
   ids: number[];
+}
+
+interface Buffers {
+  ids: BigInt64Array;
+  mask: BigInt64Array;
+  types: BigInt64Array;
+}
+
+function newBuffers(size: number): Buffers {
+  return { ids: new BigInt64Array(size), mask: new BigInt64Array(size), types: new BigInt64Array(size) };
+}
+
+/**
+ * Python onnxruntime's session defaults with `threads` intra-op threads, except that idle
+ * intra-op threads sleep instead of spinning: on a CPU shared with other work spinning threads
+ * halve throughput (docs/distill-bench.md#encoder-throughput).
+ */
+function sessionOptions(threads: number): InferenceSession.SessionOptions {
+  return { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } };
+}
+
+/** Node runs sessions on libuv's thread pool, 4 threads unless UV_THREADPOOL_SIZE says otherwise: no more lanes than that. */
+const MAX_LANES = 4;
+
+/** How `threads` are spread for a call of `batches` batches: as few threads per lane as MAX_LANES allows; one lane of them all for a single batch. */
+function laneShape(threads: number, batches: number): { lanes: number; threadsPerLane: number } {
+  const threadsPerLane = Math.ceil(threads / MAX_LANES);
+  const lanes = Math.max(1, Math.min(Math.floor(threads / threadsPerLane), batches));
+  return lanes === 1 ? { lanes, threadsPerLane: threads } : { lanes, threadsPerLane };
 }
 
 /** The special tokens the tokenizer puts around every text ([CLS] … [SEP] for BERT). */
@@ -57,7 +86,10 @@ function providers(device: TransformerParams['device']): string[] {
  * output. A text longer than max_tokens is read in windows (windows.ts).
  */
 export class SentenceEncoder {
-  private readonly buffers: { ids: BigInt64Array; mask: BigInt64Array; types: BigInt64Array };
+  /** Input buffers per lane, reused by every batch that lane runs (the session copies its inputs). */
+  private readonly buffers: Buffers[] = [];
+  /** The session that runs several batches at once (see `encode`), opened on first use. */
+  private laneSession?: Promise<InferenceSession>;
 
   private constructor(
     private readonly tokenizer: Tokenizer,
@@ -73,11 +105,9 @@ export class SentenceEncoder {
     readonly dim: number,
     readonly paramCount: number,
     readonly id2label: Record<number, string>,
-  ) {
-    // Reused by every batch (the session copies its inputs): no allocation per call.
-    const size = p.batch_size * p.max_tokens;
-    this.buffers = { ids: new BigInt64Array(size), mask: new BigInt64Array(size), types: new BigInt64Array(size) };
-  }
+    private readonly threads: number,
+    private readonly onnxFile: string,
+  ) {}
 
   /** `shownAs` names the ONNX file in errors (the folder being filled is a temp folder). */
   static async load(dir: string, info: EncoderInfo, p: TransformerParams, output: EncoderOutput, shownAs = path.join(dir, info.onnx)): Promise<SentenceEncoder> {
@@ -100,10 +130,7 @@ export class SentenceEncoder {
           dtype: p.dtype,
           device: device as 'cpu',
           local_files_only: true,
-          // Python onnxruntime's defaults, except that idle intra-op threads sleep instead of
-          // spinning: on a CPU shared with other work spinning threads halve throughput
-          // (docs/distill-bench.md#encoder-throughput).
-          session_options: { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } },
+          session_options: sessionOptions(threads),
         })) as Model;
         provider = device;
         break;
@@ -137,7 +164,8 @@ export class SentenceEncoder {
         `params.yaml: teacher.transformer.window_overlap: ${p.window_overlap} must be below the pieces a window holds (max_tokens ${p.max_tokens} − ${specials.prefix.length + specials.suffix.length} special tokens)`,
       );
     }
-    return new SentenceEncoder(tokenizer, model, session, specials, p, info, provider, output, dim, countOnnxParams(path.join(dir, info.onnx)), id2label);
+    const onnxFile = path.join(dir, info.onnx);
+    return new SentenceEncoder(tokenizer, model, session, specials, p, info, provider, output, dim, countOnnxParams(onnxFile), id2label, threads, onnxFile);
   }
 
   /** The tokenizer's mask token ([MASK], <mask>, …): what a masked word becomes in augmented text the encoder reads. */
@@ -150,36 +178,51 @@ export class SentenceEncoder {
    * than max_tokens becomes one item per window, see windows.ts); items are sorted by their number
    * of pieces and cut into batches of `batch_size`, so a batch pads little; the ONNX session runs
    * on int64 tensors built here (transformers.js's model call copies and converts its inputs).
+   * On CPU, a call of several batches spreads `threads` over lanes that each run one batch at a
+   * time with fewer threads: a small batch keeps two threads busy poorly (they meet after each of
+   * the model's ~150 operators), two single-thread runs side by side do not.
    */
   async encode(texts: readonly string[], { onProgress }: EncodeProgress = {}): Promise<Float32Array[]> {
     const items = this.tokenise(texts);
     const order = items.map((_, i) => i).sort((a, b) => items[a]!.ids.length - items[b]!.ids.length || a - b);
-    const out: Float32Array[] = new Array(texts.length);
+    const batches: Item[][] = [];
+    for (let start = 0; start < order.length; start += this.p.batch_size) batches.push(order.slice(start, start + this.p.batch_size).map((i) => items[i]!));
+    const { lanes, threadsPerLane } = laneShape(this.provider === 'cpu' ? this.threads : 1, batches.length);
+    const session = lanes > 1 ? await (this.laneSession ??= InferenceSession.create(this.onnxFile, { ...sessionOptions(threadsPerLane), executionProviders: ['cpu'] })) : this.session;
+
     const windows = new Int32Array(texts.length);
     for (const item of items) windows[item.text]!++;
     const left = windows.slice();
-    const positions = new Float64Array(texts.length);
     const meter = new Throughput(texts.length, onProgress);
-    for (let start = 0; start < order.length; start += this.p.batch_size) {
-      const batch = order.slice(start, start + this.p.batch_size).map((i) => items[i]!);
-      const rows = await this.forward(batch);
-      let finished = 0;
+    const rows: Float32Array[][] = new Array(batches.length);
+    let next = 0;
+    const lane = async (id: number): Promise<void> => {
+      for (let b = next++; b < batches.length; b = next++) {
+        rows[b] = await this.forward(session, batches[b]!, id);
+        meter.add(batches[b]!.filter((item) => --left[item.text]! === 0).length);
+      }
+    };
+    await Promise.all(Array.from({ length: lanes }, (_, id) => lane(id)));
+
+    // Combined in batch order, whatever order the lanes finished in: the same sums every time.
+    const out: Float32Array[] = new Array(texts.length);
+    const positions = new Float64Array(texts.length);
+    batches.forEach((batch, b) =>
       batch.forEach((item, k) => {
-        const row = rows[k]!;
-        if (windows[item.text] === 1) out[item.text] = row;
-        else {
-          // A window's row weighs as many positions as it read (see windows.ts).
-          const sum = (out[item.text] ??= new Float32Array(this.dim));
-          for (let d = 0; d < this.dim; d++) sum[d]! += item.ids.length * row[d]!;
-          positions[item.text]! += item.ids.length;
+        const row = rows[b]![k]!;
+        if (windows[item.text] === 1) {
+          out[item.text] = row;
+          return;
         }
-        if (--left[item.text]! === 0) {
-          finished++;
-          if (windows[item.text]! > 1) finish(out[item.text]!, positions[item.text]!, this.output === 'embedding');
-        }
-      });
-      meter.add(finished);
-    }
+        // A window's row weighs as many positions as it read (see windows.ts).
+        const sum = (out[item.text] ??= new Float32Array(this.dim));
+        for (let d = 0; d < this.dim; d++) sum[d]! += item.ids.length * row[d]!;
+        positions[item.text]! += item.ids.length;
+      }),
+    );
+    windows.forEach((count, i) => {
+      if (count > 1) finish(out[i]!, positions[i]!, this.output === 'embedding');
+    });
     return out;
   }
 
@@ -202,11 +245,12 @@ export class SentenceEncoder {
   }
 
   /** One row per item: its pooled, L2-normalised embedding, or the model's logits. */
-  private async forward(batch: Item[]): Promise<Float32Array[]> {
+  private async forward(session: InferenceSession, batch: Item[], lane: number): Promise<Float32Array[]> {
     const width = batch[batch.length - 1]!.ids.length;
     const size = batch.length * width;
-    const ids = this.buffers.ids.subarray(0, size).fill(0n);
-    const mask = this.buffers.mask.subarray(0, size).fill(0n);
+    const buffers = (this.buffers[lane] ??= newBuffers(this.p.batch_size * this.p.max_tokens));
+    const ids = buffers.ids.subarray(0, size).fill(0n);
+    const mask = buffers.mask.subarray(0, size).fill(0n);
     batch.forEach((item, row) => {
       for (let t = 0; t < item.ids.length; t++) {
         ids[row * width + t] = BigInt(item.ids[t]!);
@@ -215,8 +259,8 @@ export class SentenceEncoder {
     });
     const dims = [batch.length, width];
     const feeds: Record<string, Tensor> = { input_ids: new Tensor('int64', ids, dims), attention_mask: new Tensor('int64', mask, dims) };
-    if (this.session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new Tensor('int64', this.buffers.types.subarray(0, size), dims);
-    const result = await this.session.run(feeds);
+    if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new Tensor('int64', buffers.types.subarray(0, size), dims);
+    const result = await session.run(feeds);
     const out = result[this.output === 'logits' ? 'logits' : 'last_hidden_state']!;
     const data = out.data as Float32Array;
     try {
@@ -231,6 +275,7 @@ export class SentenceEncoder {
   }
 
   async dispose(): Promise<void> {
+    if (this.laneSession) await (await this.laneSession).release();
     await this.model.dispose();
   }
 }
