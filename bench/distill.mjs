@@ -102,6 +102,10 @@ function runSeed(seed) {
     const run = timedRun(CLI, root, `seed ${seed}, size ${size}`);
     process.stderr.write(`  seed ${seed}, ${size}: ${run.wall.toFixed(1)} s${i === 0 ? ' end to end from a clean copy' : ' (student stages)'} (${STAGES.filter((s) => run.seconds[s] !== undefined).map((s) => `${s} ${run.seconds[s].toFixed(1)}`).join(', ')})\n`);
     const m = JSON.parse(readFileSync(path.join(root, 'artifacts/metrics.json'), 'utf8'));
+    process.stderr.write(
+      `    teacher ${m['teacher.accuracy'].toFixed(4)}, student ${m['student.accuracy'].toFixed(4)}, baseline ${m['baseline.accuracy'].toFixed(4)}; ` +
+        `unseen words: teacher ${m['teacher.accuracy_unseen_words']?.toFixed(4)}, student ${m['student.accuracy_unseen_words']?.toFixed(4)}; ${m['student.params']} params, p50 ${m['student.latency_p50_ms'].toFixed(3)} ms vs ${m['teacher.latency_p50_ms'].toFixed(2)} ms\n`,
+    );
     results[size] = {
       backend: run.backend,
       wall_seconds: run.wall,
