@@ -22,6 +22,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { applySets, CLI, failer, freshCopy, meanSd, readMetrics, REPO, repoParams, STAGES, timedRun as runIn } from './lib/project.mjs';
+
 // Per size: the share of the teacher's mean accuracy to keep and the parameter ratio to beat.
 const SIZE_TARGETS = { tiny: { of_teacher: 0.95, param_ratio: 100 }, small: { of_teacher: 0.97, param_ratio: 30 }, base: { of_teacher: 0.98, param_ratio: 10 } };
 const TARGETS = { distillation_gain: 0.03, latency_ratio: 10, unseen_gap: 0.03, wall_vs_against: 0.9 };
@@ -64,6 +65,10 @@ function runSeed(seed) {
     const run = timedRun(CLI, root, `seed ${seed}, size ${size}`);
     process.stderr.write(`  seed ${seed}, ${size}: ${run.wall.toFixed(1)} s${i === 0 ? ' end to end from a clean copy' : ' (student stages)'} (${STAGES.filter((s) => run.seconds[s] !== undefined).map((s) => `${s} ${run.seconds[s].toFixed(1)}`).join(', ')})\n`);
     const m = readMetrics(root);
+    process.stderr.write(
+      `    teacher ${m['teacher.accuracy'].toFixed(4)}, student ${m['student.accuracy'].toFixed(4)}, baseline ${m['baseline.accuracy'].toFixed(4)}; ` +
+        `unseen words: teacher ${m['teacher.accuracy_unseen_words']?.toFixed(4)}, student ${m['student.accuracy_unseen_words']?.toFixed(4)}; ${m['student.params']} params, p50 ${m['student.latency_p50_ms'].toFixed(3)} ms vs ${m['teacher.latency_p50_ms'].toFixed(2)} ms\n`,
+    );
     results[size] = {
       backend: run.backend,
       wall_seconds: run.wall,

@@ -2,6 +2,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import type { Tf } from '../backend/backend.js';
 import type { TrainParams } from '../params.js';
 import { setDropoutStep } from '../models/step-dropout.js';
+import { seededRandom, shuffle } from '../../seeded-random.js';
 
 export interface HistoryRow {
   epoch: number;
@@ -153,6 +154,33 @@ async function restoreOptimizer(tf: Tf, optimizer: tfTypes.Optimizer, state: Tra
   });
 }
 
+// Rows of this many batches are sorted by length together before they are cut into batches.
+const BUCKET_BATCHES = 32;
+
+/**
+ * The epoch's batches from its shuffled `order`. Without lengths, consecutive runs of `size`
+ * rows. With lengths (a model over ids of any length), each run of BUCKET_BATCHES batches is
+ * sorted by length before it is cut, so a batch's rows are of similar length and it is cut to
+ * little padding; the batches of a run are then shuffled, so the epoch stays random, and it
+ * repeats exactly for a seed (a resumed run draws the same batches).
+ */
+function epochBatches(order: Int32Array, size: number, lengths?: Int32Array): Int32Array[] {
+  const batches: Int32Array[] = [];
+  if (!lengths) {
+    for (let start = 0; start < order.length; start += size) batches.push(order.slice(start, start + size));
+    return batches;
+  }
+  const run = size * BUCKET_BATCHES;
+  for (let start = 0; start < order.length; start += run) {
+    const chunk = order.slice(start, start + run).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
+    const cut: Int32Array[] = [];
+    for (let at = 0; at < chunk.length; at += size) cut.push(chunk.slice(at, at + size));
+    // Seeded by the run's first row (itself drawn by the epoch's shuffle): random, not by length, repeatable.
+    batches.push(...shuffle(cut, seededRandom(chunk.length > 0 ? order[start]! : 0)));
+  }
+  return batches;
+}
+
 /**
  * Mini-batch Adam with a per-epoch learning-rate schedule and early stopping on validation loss;
  * the best epoch's weights are restored at the end. Shuffling uses `seed` + epoch, so runs repeat
@@ -187,19 +215,19 @@ export async function trainModel(
     const lr = learningRate(p, epoch);
     (optimizer as unknown as { learningRate: number }).learningRate = lr;
     const order = tf.tidy(() => tf.randomUniform([n], 0, 1, 'float32', seed + epoch).topk(n).indices);
+    const rows = epochBatches(order.dataSync() as Int32Array, p.batch_size, train.lengths);
+    order.dispose();
     let lossSum = 0;
-    const batches = Math.ceil(n / p.batch_size);
-    for (let start = 0; start < n; start += p.batch_size) {
+    for (const [b, batchRows] of rows.entries()) {
       // The dropout masks follow the global step, so a run resumed at an epoch boundary draws the same masks.
-      setDropoutStep(tf, model, epoch * batches + start / p.batch_size);
-      const idx = order.slice(start, Math.min(p.batch_size, n - start)) as tfTypes.Tensor1D;
+      setDropoutStep(tf, model, epoch * rows.length + b);
+      const idx = tf.tensor1d(batchRows, 'int32');
       const batch = slice(tf, train, idx);
       const value = optimizer.minimize(() => loss(model.apply(batch.ids, { training: true }) as tfTypes.Tensor2D, batch), true)!;
       lossSum += value.dataSync()[0]! * batch.ids.shape[0];
       tf.dispose([idx, batch.ids, batch.labels, batch.teacherLogits, batch.labelled, value]);
       await tf.nextFrame();
     }
-    order.dispose();
     const trainEval = evaluate(tf, model, trainSample);
     const valEval = evaluate(tf, model, val);
     const row = { epoch: epoch + 1, loss: lossSum / n, accuracy: trainEval.accuracy, val_loss: valEval.loss, val_accuracy: valEval.accuracy, learning_rate: lr };
