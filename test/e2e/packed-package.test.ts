@@ -13,10 +13,19 @@ const exec = promisify(execFile);
 let root: string;
 let app: string;
 
+/** The environment a user's shell has: nothing of this repository's (its .npmrc's onnxruntime skip among it). */
 function env(): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ONNXRUNTIME_NODE_INSTALL: 'skip' };
-  delete out.MLFLOW_TRACKING_URI;
+  const out: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  for (const key of Object.keys(out)) if (/^(npm_|ONNXRUNTIME_)/i.test(key) || key === 'MLFLOW_TRACKING_URI') delete out[key];
   return out;
+}
+
+/** The README's install line for a project of one's own (the block after its `install-from-registry` marker). */
+function readmeInstallLine(): string {
+  const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  const block = /<!-- install-from-registry[^>]*-->\s*```sh\n([^\n]+)\n```/.exec(readme);
+  if (!block) throw new Error('README.md: no ```sh block after the install-from-registry marker');
+  return block[1]!;
 }
 
 /** The installed package's own bin, run from `cwd` as `npx kd-pipeline` would. */
@@ -31,7 +40,10 @@ beforeAll(async () => {
   app = path.join(root, 'app');
   mkdirSync(app);
   writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'user-app', version: '1.0.0', private: true }));
-  await exec('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: app, env: env(), maxBuffer: 1 << 26 });
+  // Installed as the README tells users to, the package name swapped for the tarball.
+  const install = readmeInstallLine().replace(/ kd-pipeline$/, ` ${tarball} --no-audit --no-fund --prefer-offline`);
+  expect(install).toContain(tarball);
+  await exec('sh', ['-c', install], { cwd: app, env: env(), maxBuffer: 1 << 26 });
 }, 600_000);
 
 afterAll(() => {
