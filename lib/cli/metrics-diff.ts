@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { KdError } from '../errors.js';
-import type { MetricsByFile } from '../pipeline/metrics-values.js';
+import { metricsFileQualifier, type MetricsByFile } from '../pipeline/metrics-values.js';
 
 export interface DiffRow {
   path: string;
@@ -71,11 +71,16 @@ export function parseGates(values: readonly string[]): Gate[] {
   });
 }
 
-/** The files holding `key`, either as it is (`student.accuracy`) or qualified by its file (`<file>/<key>`). */
+/**
+ * The files holding `key`: as it is (`student.accuracy`), qualified by its file's path
+ * (`artifacts/metrics/teacher.json/val_accuracy`) or by its file's name as `exp show` and MLflow
+ * write it (`teacher/val_accuracy`).
+ */
 function locate(key: string, byFile: MetricsByFile): { path: string; key: string; value: number }[] {
   const found: { path: string; key: string; value: number }[] = [];
   for (const [file, values] of Object.entries(byFile)) {
-    const inner = key.startsWith(`${file}/`) ? key.slice(file.length + 1) : key;
+    const prefix = [file, metricsFileQualifier(file)].find((p) => p && key.startsWith(`${p}/`));
+    const inner = prefix ? key.slice(prefix.length + 1) : key;
     if (Object.hasOwn(values, inner)) found.push({ path: file, key: inner, value: values[inner]! });
   }
   return found;

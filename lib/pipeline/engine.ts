@@ -211,12 +211,14 @@ class PipelineRun {
     const began = performance.now();
     const seconds = () => (performance.now() - began) / 1000;
     const locked = this.lock.stages[stage.name];
+    const check = await checkStage(stage, this.spec, locked, this.state);
     if (stage.frozen) {
       const outcome: StageOutcome = { name: stage.name, result: 'skipped', seconds: 0, reasons: ['frozen'] };
       this.progress.finished(stage.name, describe(outcome));
+      // Observers hear of it like any up-to-date stage, so its metrics files still reach the run's record.
+      await this.notify((o) => o.stageFinished(this.endInfo(stage, check, outcome, locked?.run ? { producedByRunId: locked.run } : {})));
       return outcome;
     }
-    const check = await checkStage(stage, this.spec, locked, this.state);
     const forced = this.options.force;
     const missingDep = [...check.deps].find(([, hash]) => hash === null);
     if (missingDep) return this.fail(stage, check, seconds(), `dep '${missingDep[0]}' does not exist`);

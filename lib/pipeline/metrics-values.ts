@@ -47,16 +47,29 @@ export function workspaceMetrics(cwd: string): { root: string; metrics: MetricsB
 }
 
 /**
- * One flat map of every metrics file's numbers under the keys `metrics show` prints
- * (`student.accuracy`); a key found in several files is qualified by its file
- * (`artifacts/metrics/teacher.json/val_accuracy`, a form MLflow accepts as a metric name).
+ * The name a metrics file gives its keys in one flat map: its file name without `.json`
+ * (`artifacts/metrics/teacher.json` → `teacher`), or none for a file named `metrics.json` (the
+ * headline file, whose keys already say what they measure: `student.accuracy`).
+ */
+export function metricsFileQualifier(file: string): string {
+  const stem = path.basename(file).replace(/\.json$/i, '');
+  return stem === 'metrics' ? '' : stem;
+}
+
+/**
+ * One flat map of every metrics file's numbers, under keys that depend only on the file and the
+ * key, never on which other files a run touched: `teacher/val_accuracy` for `val_accuracy` in
+ * `artifacts/metrics/teacher.json`, `student.accuracy` in `metrics.json`. These are the keys of
+ * `exp show` and of MLflow's pipeline, trial and stage runs alike. Two files with the same name in
+ * different folders keep their whole path (`eval/scores.json/f1`) so that neither hides the other.
  */
 export function flatMetrics(byFile: MetricsByFile): Record<string, number> {
-  const files = new Map<string, number>();
-  for (const values of Object.values(byFile)) for (const key of Object.keys(values)) files.set(key, (files.get(key) ?? 0) + 1);
+  const byQualifier = new Map<string, number>();
+  for (const file of Object.keys(byFile)) byQualifier.set(metricsFileQualifier(file), (byQualifier.get(metricsFileQualifier(file)) ?? 0) + 1);
   const flat: Record<string, number> = {};
   for (const [file, values] of Object.entries(byFile)) {
-    for (const [key, value] of Object.entries(values)) flat[(files.get(key) ?? 0) > 1 ? `${file}/${key}` : key] = value;
+    const qualifier = byQualifier.get(metricsFileQualifier(file))! > 1 ? file : metricsFileQualifier(file);
+    for (const [key, value] of Object.entries(values)) flat[qualifier ? `${qualifier}/${key}` : key] = value;
   }
   return flat;
 }

@@ -4,7 +4,7 @@ import type { ProgressOut } from '../pipeline/progress.js';
 import { MlflowClient } from './client.js';
 import { loadTrackingConfig } from './config.js';
 import { appendJournal, groupRuns, journalPath, readJournal } from './journal.js';
-import { collectMetrics } from './metrics.js';
+import { collectHistory } from './metrics.js';
 import { Syncer } from './sync.js';
 import { join } from 'node:path';
 
@@ -30,9 +30,9 @@ export async function createTracker(root: string, log: ProgressOut = process.std
     },
     async stageFinished(info) {
       // Skipped/restored stages link to the run that produced their history instead of re-logging it;
-      // the final values of every stage's metrics files go on the pipeline's own run.
+      // the final values of every stage's metrics files go on the stage's run and the pipeline's.
       const executed = info.result === 'ran' || info.result === 'failed';
-      const metrics = executed ? await collectMetrics(root, info.metrics, info.plots, warn) : [];
+      const metrics = executed ? await collectHistory(root, info.plots, warn) : [];
       const final: MetricsByFile = {};
       if (info.result === 'ran' || info.result === 'restored' || info.result === 'skipped') {
         for (const file of info.metrics) {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { RunEndInfo, RunStartInfo, StageEndInfo, StageStartInfo } from '../pipeline/events.js';
-import type { MetricsByFile } from '../pipeline/metrics-values.js';
+import { flatMetrics, type MetricsByFile } from '../pipeline/metrics-values.js';
 
 /** Append-only JSON lines, written before anything is sent; `mlflow sync` replays it. */
 export function journalPath(root: string): string {
@@ -62,6 +62,11 @@ export interface JournaledRun {
   /** `final`: the values of the stage's metrics files once it ended, whether it ran, was restored or was up to date. */
   stages: { start?: StageStartInfo; end?: StageEndInfo; metrics: MetricPoint[]; final?: MetricsByFile }[];
   end?: RunEndInfo;
+}
+
+/** The final values of every stage's metrics files in a run, under one key per metric (flatMetrics). */
+export function runFinalMetrics(run: JournaledRun): Record<string, number> {
+  return flatMetrics(Object.assign({}, ...run.stages.map((s) => s.final ?? {})));
 }
 
 export function groupRuns(events: JournalEvent[]): JournaledRun[] {

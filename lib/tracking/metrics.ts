@@ -1,15 +1,7 @@
 import { readTextIfExistsAsync } from '../read-file.js';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { flattenNumbers } from '../pipeline/metrics-values.js';
 import type { MetricPoint } from './journal.js';
-
-/** Nested JSON of numbers → dotted keys (`test.accuracy`); non-numbers are ignored. */
-export function flattenNumbers(value: unknown, prefix = '', out: Record<string, number> = {}): Record<string, number> {
-  if (typeof value === 'number' && Number.isFinite(value)) out[prefix] = value;
-  else if (value && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value)) flattenNumbers(v, prefix ? `${prefix}.${k}` : k, out);
-  }
-  return out;
-}
 
 /** The file's JSON; undefined when absent (a stage that failed may not have written it) or, with a warning naming it, bad. */
 async function readJson(root: string, file: string, warn: (message: string) => void): Promise<unknown> {
@@ -22,20 +14,23 @@ async function readJson(root: string, file: string, warn: (message: string) => v
   }
 }
 
-/** Final metrics (step 0) from metrics files and per-epoch history from plots files. */
-export async function collectMetrics(root: string, metricsFiles: string[], plotsFiles: string[], warn: (message: string) => void): Promise<MetricPoint[]> {
+/**
+ * Per-epoch history from plots files, one point per row and key, under `plots/` and the plots
+ * file's name (`plots/student-history/val_accuracy` from `artifacts/plots/student-history.json`).
+ * The curves keep names of their own so that the runs table's value of `student/val_accuracy` is
+ * the metrics file's (best-epoch) value, not whichever epoch came last.
+ */
+export async function collectHistory(root: string, plotsFiles: string[], warn: (message: string) => void): Promise<MetricPoint[]> {
   const points: MetricPoint[] = [];
-  for (const file of metricsFiles) {
-    for (const [key, value] of Object.entries(flattenNumbers(await readJson(root, file, warn)))) points.push({ key, value, step: 0 });
-  }
   for (const file of plotsFiles) {
     const rows = await readJson(root, file, warn);
     if (!Array.isArray(rows)) continue;
+    const curve = basename(file).replace(/\.json$/i, '');
     rows.forEach((row, i) => {
       const flat = flattenNumbers(row);
       const step = flat.epoch ?? flat.step ?? i;
       for (const [key, value] of Object.entries(flat)) {
-        if (key !== 'epoch' && key !== 'step') points.push({ key, value, step });
+        if (key !== 'epoch' && key !== 'step') points.push({ key: `plots/${curve}/${key}`, value, step });
       }
     });
   }

@@ -1,4 +1,4 @@
-import type { JournaledRun } from './journal.js';
+import { runFinalMetrics, type JournaledRun } from './journal.js';
 
 export interface RunSummary {
   runId: string;
@@ -7,7 +7,7 @@ export interface RunSummary {
   status: string;
   /** Dotted params whose value differs from the run before (all of them for the first run). */
   changedParams: Record<string, unknown>;
-  /** `<stage>.<metric>` final values (step 0 points) of the stages that ran. */
+  /** The final values of every stage's metrics files, under the keys of the MLflow run (flatMetrics). */
   metrics: Record<string, number>;
   stages: Record<string, string>;
 }
@@ -25,13 +25,9 @@ export function summarizeRuns(runs: JournaledRun[]): RunSummary[] {
     const params = flatParams(run.start.params);
     const changedParams = Object.fromEntries(Object.entries(params).filter(([k, v]) => JSON.stringify(previous[k]) !== JSON.stringify(v)));
     previous = params;
-    const metrics: Record<string, number> = {};
     const stages: Record<string, string> = {};
-    for (const s of run.stages) {
-      if (!s.end) continue;
-      stages[s.end.stage] = s.end.result;
-      for (const p of s.metrics) if (p.step === 0) metrics[`${s.end.stage}.${p.key}`] = p.value;
-    }
+    for (const s of run.stages) if (s.end) stages[s.end.stage] = s.end.result;
+    const metrics = runFinalMetrics(run);
     return { runId: run.start.runId, startedAt: run.start.startedAt, gitCommit: run.start.gitCommit ?? null, status: run.end?.status ?? 'RUNNING', changedParams, metrics, stages };
   });
 }

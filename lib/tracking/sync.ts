@@ -1,11 +1,11 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StageEndInfo } from '../pipeline/events.js';
-import { flatMetrics } from '../pipeline/metrics-values.js';
+import { flatMetrics, type MetricsByFile } from '../pipeline/metrics-values.js';
 import { isAbsent, readFailure } from '../read-file.js';
 import { type KeyValue, type Metric, MlflowClient, MlflowError, type MlflowRun } from './client.js';
 import type { TrackingConfig } from './config.js';
-import type { JournaledRun, MetricPoint } from './journal.js';
+import { runFinalMetrics, type JournaledRun, type MetricPoint } from './journal.js';
 
 /** Artifacts logged per stage are capped; what does not fit is listed in the `kd.artifacts_skipped` tag. */
 export const ARTIFACT_CAP_BYTES = 200 * 1024 * 1024;
@@ -100,7 +100,7 @@ export class Syncer {
     await this.logParams(parent.info.run_id, paramList(start.params));
 
     for (const stage of run.stages) {
-      if (stage.end && stage.end.result !== 'not-run') await this.syncStage(parent, existing, stage.end, stage.metrics);
+      if (stage.end && stage.end.result !== 'not-run') await this.syncStage(parent, existing, stage.end, stage.metrics, stage.final ?? {});
     }
     if (run.end) {
       await this.logFinalMetrics(parent, run);
@@ -115,7 +115,7 @@ export class Syncer {
    */
   private async logFinalMetrics(parent: MlflowRun, run: JournaledRun): Promise<void> {
     if (tagOf(parent, 'kd.metrics_logged') === 'true') return;
-    const flat = flatMetrics(Object.assign({}, ...run.stages.map((s) => s.final ?? {})));
+    const flat = runFinalMetrics(run);
     const timestamp = ms(run.end?.endedAt ?? run.start.startedAt);
     const metrics: Metric[] = Object.entries(flat).map(([key, value]) => ({ key, value, step: 0, timestamp }));
     if (metrics.length > 0) await this.client.logBatch(parent.info.run_id, { metrics });
@@ -123,7 +123,7 @@ export class Syncer {
   }
 
   /** Metric points are not idempotent in MLflow, so a child run counts only once it carries `kd.delivered`; a half-delivered one is replaced. */
-  private async syncStage(parent: MlflowRun, existing: MlflowRun[], end: StageEndInfo, points: MetricPoint[]): Promise<void> {
+  private async syncStage(parent: MlflowRun, existing: MlflowRun[], end: StageEndInfo, points: MetricPoint[], final: MetricsByFile): Promise<void> {
     const prior = existing.filter((r) => tagOf(r, 'kd.stage') === end.stage);
     if (prior.some((r) => tagOf(r, 'kd.delivered') === 'true')) return;
     for (const r of prior) await this.client.deleteRun(r.info.run_id);
@@ -149,7 +149,9 @@ export class Syncer {
     const id = child.info.run_id;
     await this.logParams(id, paramList(end.params));
     const now = ms(end.endedAt);
-    const metrics: Metric[] = points.map((p) => ({ ...p, timestamp: now }));
+    // The stage's metrics files under the pipeline run's keys (flatMetrics), then its per-epoch history.
+    const metrics: Metric[] = Object.entries(flatMetrics(final)).map(([key, value]) => ({ key, value, step: 0, timestamp: now }));
+    metrics.push(...points.map((p) => ({ ...p, timestamp: now })));
     metrics.push({ key: 'duration_seconds', value: end.seconds, step: 0, timestamp: now });
     await this.client.logBatch(id, { metrics });
 

@@ -62,6 +62,9 @@ describe.concurrent('metrics diff --fail-on', () => {
     });
     expect(json.stderr).toContain('loss: 0.3 → 0.45, change 0.15 is above 0.1 (--fail-on "loss>0.1")');
 
+    // A key as `exp show` and MLflow name it (`<file name>/<key>`) gates the same metric.
+    expect((await diff(p, '--fail-on', 'side/val_accuracy<0')).code).toBe(0);
+
     const passed = await diff(p, '--json', '--fail-on', 'loss>0.2');
     expect(passed.code).toBe(0);
     expect(passed.json.failed).toEqual([]);

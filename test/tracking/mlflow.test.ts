@@ -58,9 +58,10 @@ describe('MLflow tracking against a real server', () => {
     expect(tagOf(train, 'mlflow.parentRunId')).toBe(parent.info.run_id);
     expect(parent.data).toMatchObject({ params: expect.arrayContaining([{ key: 'label', value: 'café' }, { key: 'train.lr', value: '0.01' }]) });
     expect(train.data).toMatchObject({ params: [{ key: 'train.lr', value: '0.01' }] });
-    const history = await mlflow.client.getMetricHistory(train.info.run_id, 'val_loss');
+    const history = await mlflow.client.getMetricHistory(train.info.run_id, 'plots/train/val_loss');
     expect(history.map((m) => [m.step, m.value])).toEqual([1, 2, 3].map((e) => [e, 1.2 / e]));
-    expect((await mlflow.client.getMetricHistory(train.info.run_id, 'test.accuracy')).map((m) => m.value)).toEqual([0.9]);
+    // One key per metric: the metrics file's value under the same name on the stage's run and the pipeline's.
+    for (const run of [train, parent]) expect((await mlflow.client.getMetricHistory(run.info.run_id, 'train/test.accuracy')).map((m) => m.value)).toEqual([0.9]);
     const weights = await mlflow.client.downloadArtifact(train.info.artifact_uri, 'artifacts/model/weights.bin');
     expect(weights.equals(readFileSync(join(root, 'artifacts/model/weights.bin')))).toBe(true);
     expect((await mlflow.client.downloadArtifact(train.info.artifact_uri, 'artifacts/model/sub/model.json')).toString()).toBe('{"ü":1}');
@@ -74,7 +75,8 @@ describe('MLflow tracking against a real server', () => {
     const skipped = rerun.find((r) => tagOf(r, 'kd.stage') === 'train')!;
     expect(tagOf(skipped, 'kd.result')).toBe('skipped');
     expect(tagOf(skipped, 'kd.produced_by_run')).toBe(train.info.run_id);
-    expect(await mlflow.client.getMetricHistory(skipped.info.run_id, 'val_loss')).toEqual([]);
+    expect(await mlflow.client.getMetricHistory(skipped.info.run_id, 'plots/train/val_loss')).toEqual([]);
+    expect((await mlflow.client.getMetricHistory(skipped.info.run_id, 'train/test.accuracy')).map((m) => m.value)).toEqual([0.9]);
     const after = await fetch(`${mlflow.server.uri}/api/2.0/mlflow/registered-models/get?name=exp-main-student`).then((r) => r.json());
     expect(after.registered_model.latest_versions[0].version).toBe('1');
   }, 60_000);
@@ -105,7 +107,7 @@ describe('MLflow tracking against a real server', () => {
     const runs = await runsOf('exp-offline', 'off-1');
     expect(runs).toHaveLength(3);
     const train = runs.find((r) => tagOf(r, 'kd.stage') === 'train')!;
-    expect(await mlflow.client.getMetricHistory(train.info.run_id, 'loss')).toHaveLength(3);
+    expect(await mlflow.client.getMetricHistory(train.info.run_id, 'plots/train/loss')).toHaveLength(3);
   }, 60_000);
 
   it('splits a 1001-metric batch within the API limits', async () => {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -55,7 +56,10 @@ describe('kd-pipeline run → MLflow', () => {
     expect(tagOf(parent, 'kd.backend')).toBe('shell');
     expect(train.data.params).toEqual([{ key: 'train.lr', value: '0.25' }]);
     expect((await mlflow.client.getMetricHistory(train.info.run_id, 'accuracy')).map((m) => m.value)).toEqual([0.75]);
-    expect((await mlflow.client.getMetricHistory(train.info.run_id, 'loss')).map((m) => [m.step, m.value])).toEqual([[1, 0.25], [2, 0.125]]);
+    expect((await mlflow.client.getMetricHistory(train.info.run_id, 'plots/history/loss')).map((m) => [m.step, m.value])).toEqual([[1, 0.25], [2, 0.125]]);
+    expect((await mlflow.client.getMetricHistory(parent.info.run_id, 'accuracy')).map((m) => m.value)).toEqual([0.75]);
+    // `runs` lists the same key with the same value.
+    expect(JSON.parse((await kd(root, 'runs', '--json')).stdout)).toMatchObject([{ runId: first.runId, metrics: { accuracy: 0.75 } }]);
     const model = await fetch(`${mlflow.server.uri}/api/2.0/mlflow/registered-models/get?name=exp-cli-student`).then((r) => r.json());
     expect(model.registered_model.latest_versions[0].run_id).toBe(runs.find((r) => tagOf(r, 'kd.stage') === 'export')!.info.run_id);
 
@@ -64,5 +68,13 @@ describe('kd-pipeline run → MLflow', () => {
     const rerun = await mlflow.client.searchRuns(exp, `tags.\`kd.run_id\` = '${second.runId}'`);
     const train2 = rerun.find((r) => tagOf(r, 'kd.stage') === 'train')!;
     expect((await mlflow.client.getMetricHistory(train2.info.run_id, 'accuracy')).map((m) => m.value)).toEqual([0.5]);
+
+    // A frozen stage is not run, but its metrics still reach the pipeline's run and its own.
+    writeFile(root, 'pipeline.yaml', readFileSync(join(root, 'pipeline.yaml'), 'utf8').replace('  train:\n', '  train:\n    frozen: true\n'));
+    const third = JSON.parse((await kd(root, 'run', '--json')).stdout) as { runId: string };
+    const frozenRuns = await mlflow.client.searchRuns(exp, `tags.\`kd.run_id\` = '${third.runId}'`);
+    for (const run of [frozenRuns.find((r) => tagOf(r, 'kd.stage') === undefined)!, frozenRuns.find((r) => tagOf(r, 'kd.stage') === 'train')!]) {
+      expect((await mlflow.client.getMetricHistory(run.info.run_id, 'accuracy')).map((m) => m.value)).toEqual([0.5]);
+    }
   }, 120_000);
 });
