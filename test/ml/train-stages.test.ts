@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -126,7 +126,7 @@ describe('training stages through the CLI', () => {
     expect(readFileSync(path.join(copy, 'artifacts/teacher/member-0/weights.bin'))).toEqual(readFileSync(path.join(root, 'artifacts/teacher/member-0/weights.bin')));
 
     writeFileSync(path.join(copy, 'params.yaml'), tinyParams((p) => (p.teacher.train.learning_rate = 0.01)));
-    expect(ok(copy, 'train-teacher')).toMatch(/params or data changed since the last checkpoint: starting over/);
+    expect(ok(copy, 'train-teacher')).toMatch(/params, data or training code changed since the last checkpoint: starting over/);
     expect(json(copy, 'artifacts/metrics/teacher.json').val_loss).not.toBe(json(root, 'artifacts/metrics/teacher.json').val_loss);
   });
 
@@ -159,6 +159,23 @@ describe('training stages through the CLI', () => {
     expect(plot).toEqual(json(whole, 'artifacts/plots/teacher-history.json'));
     expect(plot).toHaveLength(2);
     expect(Object.keys(plot[1]).sort()).toEqual(['epoch', ...['member_0', 'member_1'].flatMap((m) => ['accuracy', 'learning_rate', 'loss', 'val_accuracy', 'val_loss'].map((k) => `${m}_${k}`))].sort());
+  });
+
+  it('starts over instead of resuming a checkpoint written by other training code', () => {
+    // A copy of this installation whose ML code differs by one comment, as after an upgrade or a local edit.
+    const install = mkdtempSync(path.join(tmpdir(), 'kd-install-'));
+    projects.push(install);
+    for (const dir of ['bin', 'dist']) cpSync(path.join(REPO, dir), path.join(install, dir), { recursive: true });
+    copyFileSync(path.join(REPO, 'package.json'), path.join(install, 'package.json'));
+    symlinkSync(path.join(REPO, 'node_modules'), path.join(install, 'node_modules'));
+    appendFileSync(path.join(install, 'dist/lib/ml/train/train.js'), '\n// another version of the training loop\n');
+
+    const copy = copyInputs(root);
+    expect(stage(copy, 'train-teacher', { KD_STOP_AFTER_EPOCH: '1' }).status).toBe(1);
+    const other = spawnSync('node', [path.join(install, 'bin/kd-pipeline.js'), 'stage', 'train-teacher'], { cwd: copy, encoding: 'utf8' });
+    expect(other.status, other.stderr).toBe(0);
+    expect(other.stderr).toMatch(/training code changed since the last checkpoint: starting over/);
+    expect(other.stderr).not.toMatch(/resuming/);
   });
 
   it('distils with the mse loss on logits', () => {

@@ -50,19 +50,32 @@ function filesUnder(file: string): string[] {
     .flatMap((name) => filesUnder(path.join(file, name)));
 }
 
+function sha256Of(files: readonly string[], relativeTo: string): Record<string, string> {
+  return Object.fromEntries(files.map((file) => [path.relative(relativeTo, file), createHash('sha256').update(readFileSync(file)).digest('hex')]));
+}
+
+// The compiled ML code of this installation (lib/ml, two folders above this module).
+const ML_CODE_DIR = path.resolve(import.meta.dirname, '..');
+let mlCode: string | undefined;
+
 /**
- * Identity of a training run: the params it used and the content of its inputs. A checkpoint is
- * only resumed under the same fingerprint. object-hash sorts keys, so reordering params.yaml
- * does not count as a change.
+ * The installation's ML code as one hash: a checkpoint written by other training code (another
+ * version, or a local change) would resume into a model that code never trains, so it is
+ * discarded like one written under other params.
  */
-export function trainingFingerprint(root: string, params: unknown, inputs: readonly string[]): string {
-  const contents: Record<string, string> = {};
-  for (const input of inputs) {
-    for (const file of filesUnder(path.join(root, input))) {
-      contents[path.relative(root, file)] = createHash('sha256').update(readFileSync(file)).digest('hex');
-    }
-  }
-  return objectHash({ params, contents }, { algorithm: 'sha256' });
+export function mlCodeIdentity(): string {
+  mlCode ??= objectHash(sha256Of(filesUnder(ML_CODE_DIR).filter((file) => /\.[cm]?js$/.test(file)), ML_CODE_DIR), { algorithm: 'sha256' });
+  return mlCode;
+}
+
+/**
+ * Identity of a training run: the params it used, the content of its inputs and the code that
+ * trains. A checkpoint is only resumed under the same fingerprint. object-hash sorts keys, so
+ * reordering params.yaml does not count as a change.
+ */
+export function trainingFingerprint(root: string, params: unknown, inputs: readonly string[], code = mlCodeIdentity()): string {
+  const contents = sha256Of(inputs.flatMap((input) => filesUnder(path.join(root, input))), root);
+  return objectHash({ params, contents, code }, { algorithm: 'sha256' });
 }
 
 /**

@@ -109,7 +109,7 @@ export async function runTrainingStage(tf: Tf, backend: BackendInfo, job: TrainJ
   const log = (line: string) => process.stderr.write(line);
   const fingerprint = trainingFingerprint(job.root, job.fingerprint.params, job.fingerprint.inputs);
   const checkpoints = new CheckpointDir(tf, path.join(job.root, 'artifacts/checkpoints', job.name), fingerprint);
-  if (checkpoints.discardStale()) log(`train-${job.name}: params or data changed since the last checkpoint: starting over\n`);
+  if (checkpoints.discardStale()) log(`train-${job.name}: params, data or training code changed since the last checkpoint: starting over\n`);
   const stopAfter = stopAfterEpoch();
   let epochsThisRun = 0;
 
