@@ -188,7 +188,9 @@ describe('export stage', () => {
         accuracy: classificationReport(set.y, predictions, LABELS.length).accuracy,
         f1_macro: classificationReport(set.y, predictions, LABELS.length).f1_macro,
         agreement_float32: agreement(floatPredictions, predictions),
+        latency_p50_ms: expect.any(Number),
       });
+      expect(variants[name].latency_p50_ms).toBeGreaterThan(0);
       expect(bytes).toBeLessThan(variants.float32.size_bytes);
     }
     expect(variants.float32.accuracy).toBeCloseTo(metrics['student.accuracy']!, 12);
