@@ -159,7 +159,7 @@ export function renderEvaluationReport(input: ReportInput): Map<string, string> 
   const overall = overallTable(models);
   const variantTable = variants.length > 0 ? variantsTable(evaluations.student, variants) : null;
   const perClass = perClassTable(models, labels);
-  const about = `Test split: ${formatInteger(context.testExamples)} sentences, ${labels.length} classes (${labels.join(', ')}). Model inference only: one sentence timed on each tfjs backend, the fastest kept (${[...models, ...variants].map((m) => `${displayName(m.name)} \`${m.latency.backend}\``).join(', ')}); batches on \`${context.backend}\` (${context.tfPackage}). Generated ${context.generatedAt}.`;
+  const about = `Test split: ${formatInteger(context.testExamples)} sentences, ${labels.length} classes (${labels.join(', ')}). Model inference only: one sentence timed on each tfjs backend, the fastest kept (the ONNX variants on onnxruntime-node, batches too) (${[...models, ...variants].map((m) => `${displayName(m.name)} \`${m.latency.backend}\``).join(', ')}); batches on \`${context.backend}\` (${context.tfPackage}). Generated ${context.generatedAt}.`;
   const lines = headline(metrics, variants, evaluations.student);
   const curvesNote = curves.length === 0 ? 'No training histories were found in artifacts/plots.' : `Per epoch, from ${curves.map((c) => c.file).join(', ')}: training solid, validation dashed.`;
   const calibrationNote = 'Test sentences binned by the probability of the predicted class; a calibrated model is right as often as it is confident (the diagonal).';
