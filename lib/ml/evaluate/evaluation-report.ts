@@ -87,7 +87,9 @@ function headline(m: Readonly<Record<string, number>>, variants: readonly ModelE
   ];
   const unseen = unseenWordsLine(m);
   if (unseen) lines.push(unseen);
-  const smallest = variants.reduce<ModelEvaluation | null>((best, v) => (best === null || v.sizeBytes < best.sizeBytes ? v : best), null);
+  // The ONNX float32 file is the same model in another format, not a quantisation.
+  const quantised = variants.filter((v) => !v.name.endsWith('float32'));
+  const smallest = quantised.reduce<ModelEvaluation | null>((best, v) => (best === null || v.sizeBytes < best.sizeBytes ? v : best), null);
   if (smallest) {
     lines.push(
       `Quantised to ${smallest.name.replace(/^student_/, '')}, the exported student takes ${formatBytes(smallest.sizeBytes)} (${formatPercent(smallest.sizeBytes / student.sizeBytes)} of float32) at ${formatPercent(smallest.report.accuracy)} test accuracy, agreeing with float32 on ${formatPercent(agreement(student.predictions, smallest.predictions))} of the sentences.`,
@@ -159,7 +161,7 @@ export function renderEvaluationReport(input: ReportInput): Map<string, string> 
   const overall = overallTable(models);
   const variantTable = variants.length > 0 ? variantsTable(evaluations.student, variants) : null;
   const perClass = perClassTable(models, labels);
-  const about = `Test split: ${formatInteger(context.testExamples)} sentences, ${labels.length} classes (${labels.join(', ')}). Model inference only: one sentence timed on each tfjs backend, the fastest kept (the ONNX variants on onnxruntime-node, batches too) (${[...models, ...variants].map((m) => `${displayName(m.name)} \`${m.latency.backend}\``).join(', ')}); batches on \`${context.backend}\` (${context.tfPackage}). Generated ${context.generatedAt}.`;
+  const about = `Test split: ${formatInteger(context.testExamples)} sentences, ${labels.length} classes (${labels.join(', ')}). Model inference only: one sentence timed on each tfjs backend, the fastest kept, the ONNX variants on onnxruntime-node, batches too (${[...models, ...variants].map((m) => `${displayName(m.name)} \`${m.latency.backend}\``).join(', ')}); batches on \`${context.backend}\` (${context.tfPackage}). Generated ${context.generatedAt}.`;
   const lines = headline(metrics, variants, evaluations.student);
   const curvesNote = curves.length === 0 ? 'No training histories were found in artifacts/plots.' : `Per epoch, from ${curves.map((c) => c.file).join(', ')}: training solid, validation dashed.`;
   const calibrationNote = 'Test sentences binned by the probability of the predicted class; a calibrated model is right as often as it is confident (the diagonal).';

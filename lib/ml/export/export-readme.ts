@@ -14,7 +14,7 @@ def classify(text):
     ids = np.array([tokenizer.encode(text).ids or [0]], dtype=np.int64)
     logits = session.run(["logits"], {"input_ids": ids})[0][0]
     probs = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
-    return labels[int(probs.argmax())], dict(zip(labels, probs.round(4).tolist()))
+    return labels[int(probs.argmax())], {l: round(float(p), 4) for l, p in zip(labels, probs)}
 
 print(classify("this film was great"))`;
 

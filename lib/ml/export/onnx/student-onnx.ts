@@ -10,12 +10,15 @@ export const ONNX_INPUT = 'input_ids';
 export const ONNX_OUTPUT = 'logits';
 export type OnnxPrecision = 'float32' | 'int8';
 
-const layerSchema = z.looseObject({
-  name: z.string(),
-  class_name: z.string(),
-  config: z.looseObject({}),
-  inbound_nodes: z.array(z.array(z.tuple([z.string()], z.unknown()))).optional(),
-});
+// A functional model names each layer and its inputs; a Sequential one only in the layer's config.
+const layerSchema = z
+  .looseObject({
+    name: z.string().optional(),
+    class_name: z.string(),
+    config: z.looseObject({ name: z.string().optional() }),
+    inbound_nodes: z.array(z.array(z.tuple([z.string()], z.unknown()))).optional(),
+  })
+  .transform((layer) => ({ ...layer, name: layer.name ?? layer.config.name ?? layer.class_name }));
 const topologySchema = z.looseObject({ class_name: z.string(), config: z.looseObject({ layers: z.array(layerSchema) }) });
 type Layer = z.infer<typeof layerSchema>;
 
