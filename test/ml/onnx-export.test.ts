@@ -6,8 +6,9 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onnxStudent } from '../../lib/ml/export/onnx/onnx-classifier.js';
 import { ONNX_FILES, ONNX_TOKENIZER_FILE } from '../../lib/ml/export/onnx/onnx-export.js';
+import { BROWSER_EXAMPLE, PYTHON_EXAMPLE } from '../../lib/ml/export/export-readme.js';
 import { argmax, softmax } from '../../lib/ml/evaluate/metrics.js';
-import { CJK_TEXT, onnxStudentCases, type OnnxStudentCase } from './onnx-students.js';
+import { CJK_TEXT, EXAMPLE_TEXT, LABELS, onnxStudentCases, type OnnxStudentCase } from './onnx-students.js';
 import { REPO } from './encoder-fixture.js';
 
 const PYTHON = path.join(REPO, '.venv/bin/python');
@@ -75,6 +76,13 @@ describe('ONNX export of every student architecture (words and pieces)', () => {
   });
 });
 
+it('quotes the examples the export README holds (and the tests run) word for word in README.md and the docs', () => {
+  const docs = readFileSync(path.join(REPO, 'docs/evaluate-export.md'), 'utf8');
+  expect(docs).toContain(PYTHON_EXAMPLE);
+  expect(docs).toContain(BROWSER_EXAMPLE);
+  expect(readFileSync(path.join(REPO, 'README.md'), 'utf8')).toContain(PYTHON_EXAMPLE);
+});
+
 describe('ONNX export in the browser (onnxruntime-web in Chromium)', () => {
   let browser: Browser;
   beforeAll(async () => {
@@ -122,6 +130,34 @@ describe('ONNX export in the browser (onnxruntime-web in Chromium)', () => {
         { name: c.name, files: PRECISIONS.map((p) => ONNX_FILES[p]), rows },
       );
       expectLikeTfjs(c, float32!, int8!);
+    }
+    await page.close();
+  }, 60_000);
+
+  it("runs the export README's browser example as written, its CDN imports served from node_modules", async () => {
+    const page = await browser.newPage();
+    const cdn: Record<string, string> = {
+      'https://cdn.jsdelivr.net/npm/onnxruntime-web@1.31.1/dist/': path.join(REPO, 'node_modules/onnxruntime-web/dist/'),
+      'https://cdn.jsdelivr.net/npm/@huggingface/tokenizers@0.2.0/dist/': path.join(REPO, 'node_modules/@huggingface/tokenizers/dist/'),
+    };
+    await page.route('https://cdn.jsdelivr.net/**', (route) => {
+      const url = route.request().url();
+      const prefix = Object.keys(cdn).find((p) => url.startsWith(p));
+      return prefix ? route.fulfill({ path: cdn[prefix] + url.slice(prefix.length), headers: { 'access-control-allow-origin': '*' } }) : route.abort();
+    });
+    // An export folder as the example expects it: the page beside labels.json and onnx/.
+    await page.route('http://kd.test/**', (route) => {
+      const [, name, ...rest] = new URL(route.request().url()).pathname.split('/');
+      if (rest[0] === 'labels.json') return route.fulfill({ body: JSON.stringify(LABELS), contentType: 'application/json' });
+      if (rest[0] === 'onnx') return route.fulfill({ path: path.join(root, name!, rest[1] === 'model.onnx' ? ONNX_FILES.float32 : rest[1]!) });
+      return route.fulfill({ body: `<!doctype html>${BROWSER_EXAMPLE}`, contentType: 'text/html' });
+    });
+    for (const c of cases.filter((c) => c.name.startsWith('cnn'))) {
+      const logged = page.waitForEvent('console', { predicate: (message) => message.type() === 'log' });
+      await page.goto(`http://kd.test/${c.name}/index.html`);
+      const answer = await (await logged).args()[0]!.jsonValue();
+      const expected = c.probabilities[c.texts.indexOf(EXAMPLE_TEXT)]!;
+      expect(answer).toEqual({ label: LABELS[argmax(expected)], probability: expect.closeTo(Math.max(...expected), 5) });
     }
     await page.close();
   }, 60_000);

@@ -26,10 +26,12 @@ export const ARCHITECTURES: Record<string, StudentModel> = {
   cnn: SIZE_PRESETS.tiny.model,
 };
 
+/** The sentence the export README's examples classify. */
+export const EXAMPLE_TEXT = 'this film was great';
 /** Chinese: the word student's tokenizer.json cannot segment it (WORD_TOKENIZER_LIMITS), the pieces one can. */
 export const CJK_TEXT = '这部电影很好看';
 /** Texts a tokenizer could trip on, besides the bundled data's: empty, accents, other scripts, longer than max_len. */
-const EDGE_TEXTS = ['', CJK_TEXT, 'Café crème, naïve résumé!', 'Ça ne marche pas… NOT good!!!', "don't won't e-mail", 'Das Essen war schön 😀', 'word '.repeat(100).trim()];
+const EDGE_TEXTS = [EXAMPLE_TEXT, '', CJK_TEXT, 'Café crème, naïve résumé!', 'Ça ne marche pas… NOT good!!!', "don't won't e-mail", 'Das Essen war schön 😀', 'word '.repeat(100).trim()];
 
 export interface OnnxStudentCase {
   name: string;
