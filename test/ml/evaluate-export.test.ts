@@ -235,7 +235,7 @@ describe('export stage: ONNX (export.formats: [tfjs, onnx], the default)', () =>
     expect(readJson(path.join(exportDir(), 'onnx/tokenizer.json')).model.type).toBe('WordLevel');
     const card = readFileSync(path.join(exportDir(), 'model-card.md'), 'utf8');
     expect(card).toMatch(/\| onnx_int8 \| `onnx\/model\.int8\.onnx` \| [\d,]+ \| [\d.]+ % \| [\d.]+ % \| [\d.]+ ms \|/);
-    expect(readFileSync(path.join(root, 'artifacts/report/report.md'), 'utf8')).toMatch(/\| student export \| float32 \| float16 \| uint8 \| onnx float32 \| onnx int8 \|/);
+    expect(readFileSync(path.join(root, 'artifacts/report/report.md'), 'utf8')).toContain('| ONNX export | float32 | int8 |');
   });
 
   it("runs the README's Python example as written (onnxruntime + tokenizers) with kd-pipeline's answer", () => {

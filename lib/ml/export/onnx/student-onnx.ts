@@ -88,8 +88,10 @@ export function studentToOnnx(model: FloatModel, precision: OnnxPrecision, info:
   const sequential = topology.data.class_name === 'Sequential';
   const weights = weightsOf(model);
   const graph = new OnnxGraph();
-  const values = new Map<string, ValueName>();
-  let ids: ValueName | null = null;
+  // A Sequential model's first layer reads the model input, which it does not name.
+  const SEQUENTIAL_INPUT = '';
+  const values = new Map<string, ValueName>([[SEQUENTIAL_INPUT, ONNX_INPUT]]);
+  let ids: ValueName | null = sequential ? ONNX_INPUT : null;
 
   /** A weight as the graph reads it: float32 as trained, or int8 dequantised along `axis` (null: one scale for the tensor). */
   const weight = (name: string, dims: number[], data: Float32Array, axis: number | null): ValueName => {
@@ -116,7 +118,7 @@ export function studentToOnnx(model: FloatModel, precision: OnnxPrecision, info:
   };
 
   layers.forEach((layer, index) => {
-    const inbound = sequential ? (index === 0 ? [] : [layers[index - 1]!.name]) : (layer.inbound_nodes?.[0] ?? []).map(([name]) => name);
+    const inbound = sequential ? [index === 0 ? SEQUENTIAL_INPUT : layers[index - 1]!.name] : (layer.inbound_nodes?.[0] ?? []).map(([name]) => name);
     const inputs = inbound.map((name) => values.get(name)!);
     let out: ValueName;
     switch (layer.class_name) {
@@ -126,8 +128,7 @@ export function studentToOnnx(model: FloatModel, precision: OnnxPrecision, info:
         break;
       case 'Embedding': {
         const table = weights.get(layer.name, 'embeddings');
-        if (sequential && !ids) ids = ONNX_INPUT;
-        const gather = (source: ValueName) => graph.op('Gather', [source, inputs[0] ?? ids!], { axis: 0 });
+        const gather = (source: ValueName) => graph.op('Gather', [source, inputs[0]!], { axis: 0 });
         if (precision === 'float32') out = gather(graph.initializer(`${layer.name}/embeddings`, 'float32', table.shape, table.values));
         else {
           // Gather the int8 rows first, then dequantise only those: the table is never expanded.
