@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { KdError } from '../lib/errors.js';
 import path from 'node:path';
 import { writeDirAtomic } from '../lib/atomic-dir.js';
 import { loadTf } from '../lib/ml/backend/backend.js';
@@ -167,8 +168,9 @@ function onnxFiles(student: FloatModel, labels: string[], tokenizer: StudentToke
   try {
     return { models: onnxModels(student, labels, { producerVersion: packageVersion(), tokenizer: tokenizer.kind }), tokenizer: onnxTokenizer(tokenizer) };
   } catch (error) {
-    if (only || !(error instanceof UnsupportedLayerError)) throw error;
-    process.stderr.write(`${error.message}\n`);
+    if (!(error instanceof UnsupportedLayerError)) throw error;
+    if (only) throw new KdError(`${error.message}; export.formats names onnx only, so nothing is written`);
+    process.stderr.write(`${error.message}; the tfjs export is written without it\n`);
     return { skipped: error.message };
   }
 }

@@ -165,6 +165,9 @@ export async function readExport(exportDir: string, variant: Variant | null = nu
   const onnx = runtime === 'onnx' ? await readOnnx(dir, variant) : null;
   // An ONNX-only export has no tfjs model; served with --runtime onnx it needs none.
   const tfjs = runtime === 'tfjs' || existsSync(path.join(modelDir, MODEL_FILE));
+  if (runtime === 'tfjs' && !existsSync(path.join(modelDir, MODEL_FILE)) && existsSync(path.join(dir, modelFile('onnx', null)))) {
+    throw new KdError(`${dir}: this export has no tfjs model (${path.relative(dir, path.join(modelDir, MODEL_FILE))} is missing; export.formats was [onnx]): use --runtime onnx`);
+  }
   const [model, vocab, labels, preprocessing, metadata] = await Promise.all([
     tfjs ? readJson(modelDir, MODEL_FILE, modelJsonSchema) : null,
     readJson(dir, VOCAB_FILE, vocabSchema),

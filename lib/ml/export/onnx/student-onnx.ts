@@ -203,6 +203,6 @@ function parseConfig<T>(layer: Layer, schema: z.ZodType<T>): T {
 function unsupported(layer: Layer, what?: string): never {
   throw new UnsupportedLayerError(
     `export: the ONNX writer does not know layer ${layer.name} (${layer.class_name}${what ? `, ${what}` : ''}); it translates ${ONNX_LAYERS.join(', ')}. ` +
-      'export.formats: [tfjs] exports this student (the tfjs export is written either way)',
+      'export.formats: [tfjs] exports this student',
   );
 }
