@@ -296,6 +296,20 @@ describe('export stage: ONNX (export.formats: [tfjs, onnx], the default)', () =>
     expect(readFileSync(path.join(project, 'artifacts/export/metadata.json'), 'utf8')).toBe(before);
   });
 
+  it('writes only onnx/ with export.formats: [onnx], scored against the tfjs model in memory; --runtime tfjs then points to onnx', () => {
+    const project = `${root}-onnx-only`;
+    cpSync(root, project, { recursive: true });
+    const params = path.join(project, 'params.yaml');
+    writeFileSync(params, readFileSync(params, 'utf8').replace(/formats: \[tfjs, onnx\]/, 'formats: [onnx]'));
+    const result = cli(project, ['stage', 'export']);
+    expect(result.status, result.stderr).toBe(0);
+    const dir = path.join(project, 'artifacts/export');
+    expect(existsSync(path.join(dir, 'model.json'))).toBe(false);
+    expect(Object.keys(readJson(path.join(dir, 'metadata.json')).variants)).toEqual(['onnx_float32', 'onnx_int8']);
+    expect(cli(project, ['predict', 'good', '--runtime', 'onnx']).status).toBe(0);
+    expect(cli(project, ['predict', 'good']).stderr).toMatch(/this export has no tfjs model \(model\.json is missing; export\.formats was \[onnx\]\): use --runtime onnx/);
+  });
+
   it('names a student layer the ONNX writer does not know and still writes the tfjs export', async () => {
     const project = `${root}-layer`;
     cpSync(root, project, { recursive: true });
