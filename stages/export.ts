@@ -138,7 +138,8 @@ export async function run(root: string): Promise<void> {
         backend: info.backend,
         tfjs_package: info.package,
         formats: written,
-        format: `tfjs layers-model; input int32 ${encoder.kind === 'pieces' ? 'piece ids from tokenizer.json (no special tokens; pad id 0) [batch, up to max_len]' : 'word ids from vocab.json [batch, max_len]'}; output logits [batch, labels]`,
+        // The tfjs model's input and output (the ONNX ones are under `onnx`); left out when it is not written.
+        format: formats.has('tfjs') ? `tfjs layers-model; input int32 ${encoder.kind === 'pieces' ? 'piece ids from tokenizer.json (no special tokens; pad id 0) [batch, up to max_len]' : 'word ids from vocab.json [batch, max_len]'}; output logits [batch, labels]` : undefined,
         labels: set.labels,
         preprocessing,
         vocab_size: card.vocabSize,
