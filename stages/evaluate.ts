@@ -7,7 +7,11 @@ import { loadTf } from '../lib/ml/backend/backend.js';
 import { EVALUATED_MODELS, evaluateClassifier, metricsJson, variantName, type EvaluatedModel, type ModelEvaluation } from '../lib/ml/evaluate/evaluation.js';
 import { renderEvaluationReport } from '../lib/ml/evaluate/evaluation-report.js';
 import { readHistories } from '../lib/ml/evaluate/history.js';
-import { classifierFromFiles, layersFiles, readFloatModel } from '../lib/ml/models/layers-files.js';
+import { classifierFromFiles, layersFiles, readFloatModel, type FloatModel } from '../lib/ml/models/layers-files.js';
+import { onnxModels, onnxVariantName } from '../lib/ml/export/onnx/onnx-export.js';
+import { onnxClassifier } from '../lib/ml/export/onnx/onnx-classifier.js';
+import { UnsupportedLayerError, type OnnxPrecision } from '../lib/ml/export/onnx/student-onnx.js';
+import { packageVersion } from '../lib/package-root.js';
 import { loadClassifier, modelInputEncoder, type Classifier } from '../lib/ml/models/model-io.js';
 import { loadMlParams } from '../lib/ml/params.js';
 import { loadTestSet, loadUnseenWordRows, requireInputs } from '../lib/ml/data/test-set.js';
@@ -21,6 +25,17 @@ const INPUTS = ['artifacts/data/train.jsonl', 'artifacts/data/test.jsonl', 'arti
  * Teacher, distilled student and baseline on the test split → artifacts/metrics.json and
  * artifacts/report/. Everything is computed before the first write, so a failure leaves no output.
  */
+/** The export's ONNX files of the student, or none (with the export stage's warning) when a layer has no ONNX translation. */
+function studentOnnx(student: FloatModel, labels: string[], tokenizer: 'words' | 'pieces'): Partial<Record<OnnxPrecision, Uint8Array>> {
+  try {
+    return onnxModels(student, labels, { producerVersion: packageVersion(), tokenizer });
+  } catch (error) {
+    if (!(error instanceof UnsupportedLayerError)) throw error;
+    process.stderr.write(`evaluate: warning: no ONNX variants in the report: ${error.message}\n`);
+    return {};
+  }
+}
+
 export async function run(root: string): Promise<void> {
   const params = loadMlParams(root);
   requireInputs(root, 'evaluate', INPUTS);
@@ -51,6 +66,12 @@ export async function run(root: string): Promise<void> {
   const variants: ModelEvaluation[] = [];
   for (const dtype of new Set(params.export.quantize)) {
     variants.push(await score(variantName(dtype), `artifacts/student (${dtype})`, await classifierFromFiles(layersFiles(student, dtype), encoder)));
+  }
+  if (params.export.formats.includes('onnx')) {
+    for (const [precision, bytes] of Object.entries(studentOnnx(student, set.labels, encoder.kind))) {
+      const name = onnxVariantName(precision as OnnxPrecision);
+      variants.push(await score(variantName(name), `artifacts/student (${name})`, await onnxClassifier(bytes, encoder, evaluations.student.params)));
+    }
   }
 
   const metrics = metricsJson(evaluations, set, variants);

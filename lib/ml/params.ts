@@ -56,6 +56,10 @@ const transformerSchema = z.strictObject({
 });
 
 /** The student sizes a user picks by device (parameter budgets in lib/ml/models/student-sizes.ts). */
+/** What the export stage writes: the tfjs layers model, the ONNX model. */
+export const EXPORT_FORMATS = ['tfjs', 'onnx'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
 export const STUDENT_SIZES = ['tiny', 'small', 'base'] as const;
 export type StudentSize = (typeof STUDENT_SIZES)[number];
 
@@ -138,6 +142,12 @@ export const mlParamsSchema = z.object({
   }),
   export: z.strictObject({
     quantize: z.array(z.enum(['float16', 'uint8'])),
+    /** tfjs: model.json + weights (and the quantize variants); onnx: onnx/model.onnx + model.int8.onnx. */
+    formats: z
+      .array(z.enum(EXPORT_FORMATS))
+      .min(1, 'name at least one export format (tfjs, onnx)')
+      .refine((formats) => new Set(formats).size === formats.length, 'names a format twice')
+      .default([...EXPORT_FORMATS]),
   }),
 });
 

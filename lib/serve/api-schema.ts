@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatZodError } from '../validation.js';
+import { RUNTIMES, VARIANTS } from './export-bundle.js';
 
 /** Bounds on what one request may ask for; beyond them the answer is a 4xx, never a crash. */
 export interface RequestLimits {
@@ -68,7 +69,8 @@ const metadataResponseSchema = z.object({
   metadata: z.record(z.string(), z.unknown()).describe('metadata.json of the export: export time, metrics, …'),
   model_card: z.string().nullable().describe('model-card.md of the export (Markdown)'),
   export_dir: z.string(),
-  variant: z.enum(['float16', 'uint8']).nullable().describe('the quantized variant served, or null for float32'),
+  runtime: z.enum(RUNTIMES).describe('what runs the model: tfjs, or onnx (onnxruntime-node)'),
+  variant: z.enum(VARIANTS).nullable().describe('the quantized variant served (tfjs: float16, uint8; onnx: int8), or null for float32'),
   loaded_at: z.string(),
   limits: z.object({ max_text_chars: z.number(), max_batch_texts: z.number(), max_body_bytes: z.number() }),
 });

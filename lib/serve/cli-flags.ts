@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { KdError } from '../errors.js';
-import { VARIANTS } from './export-bundle.js';
+import { checkVariant, RUNTIMES, VARIANTS } from './export-bundle.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
 const ms = (min: number) => z.coerce.number().int().min(min, `must be at least ${min} (milliseconds)`);
@@ -9,6 +9,7 @@ const ms = (min: number) => z.coerce.number().int().min(min, `must be at least $
 const flagsSchema = z.object({
   model: z.string().min(1),
   variant: z.enum(VARIANTS).optional(),
+  runtime: z.enum(RUNTIMES),
   host: z.string().min(1),
   port: int(0).max(65535),
   maxBatch: int(1),
@@ -32,6 +33,7 @@ export type ServeFlags = z.infer<typeof flagsSchema>;
 export function parseServeFlags(raw: Record<string, unknown>): ServeFlags {
   const result = flagsSchema.safeParse(raw);
   if (result.success) {
+    checkVariant(result.data.runtime, result.data.variant ?? null, 'serve');
     if (result.data.maxQueue < result.data.maxBatchTexts) {
       throw new KdError(`serve: --max-queue ${result.data.maxQueue} must be at least --max-batch-texts ${result.data.maxBatchTexts}, or a full batch request could never be queued`, 2);
     }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { KdError } from '../errors.js';
 import { parseOrThrow } from '../validation.js';
+import { ONNX_DIR, ONNX_FILES } from '../ml/export/onnx/onnx-export.js';
 
 /** The files of an export directory the server reads (the weight files come from model.json). */
 const MODEL_FILE = 'model.json';
@@ -55,17 +56,40 @@ export type Preprocessing = z.infer<typeof preprocessingSchema>;
 export type ExportMetadata = z.infer<typeof metadataSchema>;
 export type ModelJson = z.infer<typeof modelJsonSchema>;
 
-/** The quantized variants the export stage writes beside the float32 model, in sub-folders. */
-export const VARIANTS = ['float16', 'uint8'] as const;
+/** The runtimes an export is served with: tfjs (model.json) or onnxruntime-node (onnx/model.onnx). */
+export const RUNTIMES = ['tfjs', 'onnx'] as const;
+export type Runtime = (typeof RUNTIMES)[number];
+/** The quantized variants the export stage writes beside each float32 model: tfjs ones in sub-folders, ONNX ones in onnx/. */
+export const RUNTIME_VARIANTS = { tfjs: ['float16', 'uint8'], onnx: ['int8'] } as const;
+export const VARIANTS = [...RUNTIME_VARIANTS.tfjs, ...RUNTIME_VARIANTS.onnx] as const;
 export type Variant = (typeof VARIANTS)[number];
+
+/** The model file of a runtime and variant, relative to the export directory (what is read, and watched for reloads). */
+export function modelFile(runtime: Runtime, variant: Variant | null): string {
+  if (runtime === 'onnx') return path.join(ONNX_DIR, ONNX_FILES[variant === 'int8' ? 'int8' : 'float32']);
+  return variant === null ? MODEL_FILE : path.join(variant, MODEL_FILE);
+}
+
+/** Refuses a variant the runtime has not got, naming those it has (`source`: the command, for the message). */
+export function checkVariant(runtime: Runtime, variant: string | null, source: string): Variant | null {
+  const known: readonly string[] = RUNTIME_VARIANTS[runtime];
+  if (variant === null || known.includes(variant)) return variant as Variant | null;
+  const others = RUNTIMES.filter((name) => name !== runtime).map((name) => `${RUNTIME_VARIANTS[name].join(', ')} with --runtime ${name}`);
+  throw new KdError(`${source}: --variant must be one of ${known.join(', ')} with --runtime ${runtime} (${others.join('; ')}; none for float32), not "${variant}"`);
+}
 
 /** One export read into memory: what the server predicts with is exactly what the page downloads. */
 export interface ExportBundle {
   /** The export directory with symlinks resolved (a rollback re-points a link and reloads). */
   dir: string;
-  /** The quantized variant served (its model.json and weights come from `<dir>/<variant>/`), if any. */
+  /** What runs the model: tfjs (model.json) or onnxruntime-node (`onnx`). */
+  runtime: Runtime;
+  /** The quantized variant served (tfjs: model.json and weights from `<dir>/<variant>/`; ONNX: onnx/model.int8.onnx), if any. */
   variant: Variant | null;
-  modelJson: ModelJson;
+  /** The tfjs model (also what the web page downloads); null for an ONNX-only export served with --runtime onnx. */
+  modelJson: ModelJson | null;
+  /** The ONNX file's bytes when the runtime is onnx. */
+  onnx: Buffer | null;
   /** Weight file name → bytes, in the order of the manifest. */
   weights: ReadonlyMap<string, Buffer>;
   vocab: Record<string, number>;
@@ -113,19 +137,39 @@ function weightFileName(dir: string, ref: string): string {
   return name;
 }
 
+/** The ONNX file of the export, or one message saying there is none and how to get one. */
+async function readOnnx(dir: string, variant: Variant | null): Promise<Buffer> {
+  const file = path.join(dir, modelFile('onnx', variant));
+  try {
+    return await readFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new KdError(`${file}: ${(error as Error).message}`);
+    throw new KdError(
+      `${dir}: this export has no ONNX model (${path.relative(dir, file)} is missing): export it with \`export.formats: [tfjs, onnx]\` in params.yaml ` +
+        '(`kd-pipeline run export`), or predict with --runtime tfjs',
+    );
+  }
+}
+
 /**
  * Reads and validates an export directory (written by the export stage), with the model of a
  * quantized variant if one is named. Throws a KdError naming the file at fault; never returns a
  * half-read export.
  */
-export async function readExport(exportDir: string, variant: Variant | null = null): Promise<ExportBundle> {
+export async function readExport(exportDir: string, variant: Variant | null = null, runtime: Runtime = 'tfjs'): Promise<ExportBundle> {
   if (!existsSync(exportDir)) {
     throw new KdError(`${exportDir}: no such export directory (run \`kd-pipeline run\` to produce artifacts/export, or pass --model)`);
   }
   const dir = await realpath(exportDir);
-  const modelDir = variant === null ? dir : path.join(dir, variant);
+  const modelDir = runtime === 'onnx' || variant === null ? dir : path.join(dir, variant);
+  const onnx = runtime === 'onnx' ? await readOnnx(dir, variant) : null;
+  // An ONNX-only export has no tfjs model; served with --runtime onnx it needs none.
+  const tfjs = runtime === 'tfjs' || existsSync(path.join(modelDir, MODEL_FILE));
+  if (runtime === 'tfjs' && !existsSync(path.join(modelDir, MODEL_FILE)) && existsSync(path.join(dir, modelFile('onnx', null)))) {
+    throw new KdError(`${dir}: this export has no tfjs model (${path.relative(dir, path.join(modelDir, MODEL_FILE))} is missing; export.formats was [onnx]): use --runtime onnx`);
+  }
   const [model, vocab, labels, preprocessing, metadata] = await Promise.all([
-    readJson(modelDir, MODEL_FILE, modelJsonSchema),
+    tfjs ? readJson(modelDir, MODEL_FILE, modelJsonSchema) : null,
     readJson(dir, VOCAB_FILE, vocabSchema),
     readJson(dir, LABELS_FILE, labelsSchema),
     readJson(dir, PREPROCESSING_FILE, preprocessingSchema),
@@ -138,13 +182,13 @@ export async function readExport(exportDir: string, variant: Variant | null = nu
   if (tokenizer && tokenizer.value.truncation.max_length !== preprocessing.value.max_len) {
     throw new KdError(`${path.join(dir, TOKENIZER_FILE)}: truncation.max_length ${tokenizer.value.truncation.max_length}, but preprocessing.json says max_len ${preprocessing.value.max_len}`);
   }
-  const weightNames = model.value.weightsManifest.flatMap((group) => group.paths.map((ref) => weightFileName(modelDir, ref)));
+  const weightNames = (model?.value.weightsManifest ?? []).flatMap((group) => group.paths.map((ref) => weightFileName(modelDir, ref)));
   const weights = new Map<string, Buffer>();
   for (const name of weightNames) weights.set(name, await readBytes(modelDir, name));
   const modelCard = existsSync(path.join(dir, MODEL_CARD_FILE)) ? (await readBytes(dir, MODEL_CARD_FILE)).toString('utf8') : null;
 
   const files = new Map<string, Buffer>([
-    [MODEL_FILE, model.bytes],
+    ...(model ? ([[MODEL_FILE, model.bytes]] as const) : []),
     [VOCAB_FILE, vocab.bytes],
     [LABELS_FILE, labels.bytes],
     [PREPROCESSING_FILE, preprocessing.bytes],
@@ -154,8 +198,10 @@ export async function readExport(exportDir: string, variant: Variant | null = nu
   ]);
   return {
     dir,
+    runtime,
     variant,
-    modelJson: model.value,
+    modelJson: model?.value ?? null,
+    onnx,
     weights,
     vocab: vocab.value,
     labels: labels.value,

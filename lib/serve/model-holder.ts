@@ -1,6 +1,6 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import path from 'node:path';
-import { readExport, type Variant } from './export-bundle.js';
+import { modelFile, readExport, type Runtime, type Variant } from './export-bundle.js';
 import { loadServingModel, type ServingModel } from './serving-model.js';
 
 export type ReloadResult = { ok: true; model: ServingModel } | { ok: false; error: Error };
@@ -13,8 +13,8 @@ interface Slot {
 }
 
 /** Loads the export at `exportDir` (a directory, or a symlink to one) into a ServingModel. */
-export async function loadExport(exportDir: string, variant: Variant | null = null): Promise<ServingModel> {
-  return loadServingModel(await readExport(exportDir, variant));
+export async function loadExport(exportDir: string, variant: Variant | null = null, runtime: Runtime = 'tfjs'): Promise<ServingModel> {
+  return loadServingModel(await readExport(exportDir, variant, runtime));
 }
 
 /**
@@ -34,6 +34,7 @@ export class ModelHolder {
   constructor(
     readonly exportDir: string,
     readonly variant: Variant | null,
+    readonly runtime: Runtime,
     initial: ServingModel,
     private readonly onReload: (result: ReloadResult) => void = () => {},
   ) {
@@ -83,7 +84,7 @@ export class ModelHolder {
   private async loadAndSwap(): Promise<ReloadResult> {
     let result: ReloadResult;
     try {
-      const model = await loadExport(this.exportDir, this.variant);
+      const model = await loadExport(this.exportDir, this.variant, this.runtime);
       const old = this.slot;
       this.slot = { model, loadedAt: new Date().toISOString(), users: 0, retired: false };
       old.retired = true;
@@ -125,7 +126,6 @@ export class ModelHolder {
   }
 
   private watchedFiles(): string[] {
-    const modelJson = this.variant === null ? 'model.json' : path.join(this.variant, 'model.json');
-    return [modelJson, 'metadata.json'].map((name) => path.join(this.exportDir, name));
+    return [modelFile(this.runtime, this.variant), 'metadata.json'].map((name) => path.join(this.exportDir, name));
   }
 }

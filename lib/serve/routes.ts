@@ -93,6 +93,7 @@ export function createRouter(context: RouteContext): (pathname: string, method: 
           metadata: bundle.metadata,
           model_card: bundle.modelCard,
           export_dir: bundle.dir,
+          runtime: bundle.runtime,
           variant: bundle.variant,
           loaded_at: holder.loadedAt,
           limits: { max_text_chars: limits.maxTextChars, max_batch_texts: limits.maxBatchTexts, max_body_bytes: limits.maxBodyBytes },

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { KdError } from '../errors.js';
 import type { RequestLimits } from './api-schema.js';
 import { MicroBatcher } from './batcher.js';
-import type { Variant } from './export-bundle.js';
+import type { Runtime, Variant } from './export-bundle.js';
 import { HttpError, requestTimedOut, sendError } from './http-io.js';
 import { ServeMetrics } from './metrics.js';
 import { loadExport, ModelHolder, type ReloadResult } from './model-holder.js';
@@ -15,6 +15,8 @@ export interface ServeOptions extends RequestLimits {
   modelDir: string;
   /** Serve a quantized variant of the export instead of its float32 model. */
   variant: Variant | null;
+  /** Run the model with tfjs or onnxruntime-node. */
+  runtime: Runtime;
   host: string;
   port: number;
   /** Most texts in one model call. */
@@ -41,6 +43,7 @@ export interface ServeOptions extends RequestLimits {
 export const DEFAULT_SERVE_OPTIONS: Omit<ServeOptions, 'log'> = {
   modelDir: 'artifacts/export',
   variant: null,
+  runtime: 'tfjs',
   host: '127.0.0.1',
   port: 5000,
   maxBatch: 64,
@@ -76,7 +79,7 @@ export interface RunningServer {
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const metrics = new ServeMetrics();
   const started = performance.now();
-  const holder = new ModelHolder(options.modelDir, options.variant, await loadExport(options.modelDir, options.variant), (result) => {
+  const holder = new ModelHolder(options.modelDir, options.variant, options.runtime, await loadExport(options.modelDir, options.variant, options.runtime), (result) => {
     if (result.ok) {
       metrics.reloads.inc({ result: 'ok' });
       metrics.setModel(result.model.identity);

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { KdError } from '../errors.js';
 import { loadTf, type Tf } from '../ml/backend/backend.js';
@@ -5,7 +6,9 @@ import { stepDropoutClass } from '../ml/models/step-dropout.js';
 import { maskedLayerClasses } from '../ml/models/masked-layers.js';
 import { exportEncoder } from './export-encoder.js';
 import { padRows } from '../ml/text/student-input.js';
-import type { ExportBundle } from './export-bundle.js';
+import { modelFile, type ExportBundle } from './export-bundle.js';
+import { onnxStudent, type OnnxStudent } from '../ml/export/onnx/onnx-classifier.js';
+import { softmax } from '../ml/evaluate/metrics.js';
 
 export interface ModelIdentity {
   name: string;
@@ -27,7 +30,8 @@ export interface ServingModel {
 }
 
 async function loadLayers(tf: Tf, bundle: ExportBundle): Promise<tfTypes.LayersModel> {
-  const source = `${bundle.dir}/${bundle.variant === null ? '' : `${bundle.variant}/`}model.json`;
+  const source = path.join(bundle.dir, modelFile('tfjs', bundle.variant));
+  if (!bundle.modelJson) throw new KdError(`${source}: missing (this export has no tfjs model)`);
   try {
     const artifacts = await tf.io.getModelArtifactsForJSON(
       bundle.modelJson as unknown as tfTypes.io.ModelJSON,
@@ -62,25 +66,64 @@ function checkShapes(model: tfTypes.LayersModel, bundle: ExportBundle): void {
   }
 }
 
-/**
- * Builds the model of an export and checks that it answers: the output has one logit per label,
- * and a warm-up prediction gives finite probabilities. Anything else is a KdError, so a broken
- * export is refused before it could replace a working one.
- */
-export async function loadServingModel(bundle: ExportBundle): Promise<ServingModel> {
-  // The fastest backend that loads here (native TensorFlow, or pure JS with our kernels), as for training.
+/** Probabilities of a batch of texts, flat row-major [texts × labels], from whichever runtime holds the model. */
+type Probabilities = (texts: readonly string[]) => Promise<Float32Array>;
+
+/** The export's tfjs model (the fastest backend that loads here: native TensorFlow, or pure JS with our kernels, as for training). */
+async function tfjsProbabilities(bundle: ExportBundle): Promise<{ probabilities: Probabilities; dispose: () => void }> {
   const { tf } = await loadTf();
   const model = await loadLayers(tf, bundle);
   try {
     checkShapes(model, bundle);
-    const encoder = exportEncoder(bundle);
-    const width = (model.inputs[0]?.shape[1] as number | null | undefined) ?? null;
-    const predict = async (texts: readonly string[]): Promise<Prediction[]> => {
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  const encoder = exportEncoder(bundle);
+  const width = (model.inputs[0]?.shape[1] as number | null | undefined) ?? null;
+  return {
+    async probabilities(texts) {
       const { ids, width: w } = padRows(texts.map((text) => encoder.ids(text)), width);
       // The export's output is logits; softmax turns them into the probabilities we answer with.
       const probs = tf.tidy(() => tf.softmax(model.predict(tf.tensor2d(ids, [texts.length, w], 'int32')) as tfTypes.Tensor));
-      const flat = await probs.data();
+      const flat = (await probs.data()) as Float32Array;
       probs.dispose();
+      return flat;
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+/** The export's ONNX file through onnxruntime-node, with the same tokenisation as the tfjs model. */
+async function onnxProbabilities(bundle: ExportBundle): Promise<{ probabilities: Probabilities; dispose: () => void }> {
+  const source = path.join(bundle.dir, modelFile('onnx', bundle.variant));
+  let student: OnnxStudent;
+  try {
+    student = await onnxStudent(bundle.onnx!);
+  } catch (error) {
+    throw new KdError(`${source}: cannot be loaded by onnxruntime-node (${(error as Error).message})`);
+  }
+  const encoder = exportEncoder(bundle);
+  return {
+    async probabilities(texts) {
+      const rows = await student.logits(texts.map((text) => encoder.ids(text)));
+      if (rows[0]?.length !== bundle.labels.length) throw new KdError(`${source}: outputs ${rows[0]?.length} logits, but labels.json names ${bundle.labels.length} classes`);
+      return Float32Array.from(rows.flatMap((row) => softmax(Array.from(row))));
+    },
+    dispose: () => void student.release(),
+  };
+}
+
+/**
+ * Builds the model of an export on its runtime and checks that it answers: the output has one
+ * logit per label, and a warm-up prediction gives finite probabilities. Anything else is a
+ * KdError, so a broken export is refused before it could replace a working one.
+ */
+export async function loadServingModel(bundle: ExportBundle): Promise<ServingModel> {
+  const runtime = bundle.runtime === 'onnx' ? await onnxProbabilities(bundle) : await tfjsProbabilities(bundle);
+  try {
+    const predict = async (texts: readonly string[]): Promise<Prediction[]> => {
+      const flat = await runtime.probabilities(texts);
       return texts.map((_, row) => toPrediction(flat.subarray(row * bundle.labels.length, (row + 1) * bundle.labels.length), bundle.labels));
     };
     const [warmUp] = await predict(['warm up']);
@@ -88,14 +131,14 @@ export async function loadServingModel(bundle: ExportBundle): Promise<ServingMod
       throw new KdError(`${bundle.dir}: the model predicts non-finite probabilities`);
     }
     const { name, version, fingerprint } = bundle.metadata;
-    return { identity: { name, version, fingerprint }, bundle, predict, dispose: () => model.dispose() };
+    return { identity: { name, version, fingerprint }, bundle, predict, dispose: runtime.dispose };
   } catch (error) {
-    model.dispose();
+    runtime.dispose();
     throw error;
   }
 }
 
-function toPrediction(row: Float32Array | Int32Array | Uint8Array, labels: readonly string[]): Prediction {
+function toPrediction(row: Float32Array, labels: readonly string[]): Prediction {
   let best = 0;
   const probabilities: Record<string, number> = {};
   labels.forEach((label, index) => {

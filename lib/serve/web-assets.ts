@@ -2,18 +2,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../package-root.js';
 import { HttpError } from './http-io.js';
-
-/** The package root: the nearest folder above this module holding package.json (src or dist). */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('kd-pipeline: package.json not found above the serve module');
-    dir = parent;
-  }
-  return dir;
-}
 
 const root = packageRoot();
 const compiledLib = path.join(root, 'dist', 'lib');

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as tfTypes from '@tensorflow/tfjs';
@@ -188,7 +188,9 @@ describe('export stage', () => {
         accuracy: classificationReport(set.y, predictions, LABELS.length).accuracy,
         f1_macro: classificationReport(set.y, predictions, LABELS.length).f1_macro,
         agreement_float32: agreement(floatPredictions, predictions),
+        latency_p50_ms: expect.any(Number),
       });
+      expect(variants[name].latency_p50_ms).toBeGreaterThan(0);
       expect(bytes).toBeLessThan(variants.float32.size_bytes);
     }
     expect(variants.float32.accuracy).toBeCloseTo(metrics['student.accuracy']!, 12);
@@ -212,5 +214,116 @@ describe('export stage', () => {
     expect(answer.label).toBe(LABELS[argmax(probs!)]);
     Object.values(answer.probabilities as Record<string, number>).forEach((p, i) => expect(p).toBeCloseTo(probs![i]!, 5));
     expect(answer.model.fingerprint).toBe(readJson(path.join(root, 'artifacts/export/metadata.json')).fingerprint);
+  });
+});
+
+describe('export stage: ONNX (export.formats: [tfjs, onnx], the default)', () => {
+  const exportDir = () => path.join(root, 'artifacts/export');
+
+  it('writes model.onnx, model.int8.onnx and a word-level tokenizer.json, scored like the tfjs variants, with what the tokenizer cannot say', () => {
+    const metadata = readJson(path.join(exportDir(), 'metadata.json'));
+    expect(metadata.formats).toEqual(['tfjs', 'onnx']);
+    expect(metadata.onnx).toMatchObject({ folder: 'onnx/', opset: 13, files: { float32: 'model.onnx', int8: 'model.int8.onnx', tokenizer: 'tokenizer.json' } });
+    expect(metadata.onnx.tokenizer_limits).toMatch(/Chinese.*Intl\.Segmenter/);
+    for (const [name, file] of [['onnx_float32', 'model.onnx'], ['onnx_int8', 'model.int8.onnx']] as const) {
+      expect(metadata.variants[name].size_bytes).toBe(statSync(path.join(exportDir(), 'onnx', file)).size);
+      expect(metadata.variants[name].latency_p50_ms).toBeGreaterThan(0);
+      // evaluate scored the same files in memory, on the same runtime.
+      expect(metrics[`student_${name}.accuracy`]).toBe(metadata.variants[name].accuracy);
+    }
+    expect(metadata.variants.onnx_float32.agreement_float32).toBe(1);
+    expect(readJson(path.join(exportDir(), 'onnx/tokenizer.json')).model.type).toBe('WordLevel');
+    const card = readFileSync(path.join(exportDir(), 'model-card.md'), 'utf8');
+    expect(card).toMatch(/\| onnx_int8 \| `onnx\/model\.int8\.onnx` \| [\d,]+ \| [\d.]+ % \| [\d.]+ % \| [\d.]+ ms \|/);
+    expect(readFileSync(path.join(root, 'artifacts/report/report.md'), 'utf8')).toContain('| ONNX export | float32 | int8 |');
+  });
+
+  it("runs the README's Python example as written (onnxruntime + tokenizers) with kd-pipeline's answer", () => {
+    const readme = readFileSync(path.join(exportDir(), 'README.md'), 'utf8');
+    const example = /```python\n([\s\S]*?)```/.exec(readme)![1]!;
+    const python = spawnSync(path.join(REPO, '.venv/bin/python'), ['-c', example], { cwd: exportDir(), encoding: 'utf8' });
+    expect(python.status, python.stderr).toBe(0);
+    const ours = JSON.parse(cli(root, ['predict', 'this film was great', '--json']).stdout);
+    expect(python.stdout).toMatch(new RegExp(`^\\('${ours.label}', \\{`));
+    for (const [label, p] of Object.entries(ours.probabilities as Record<string, number>)) expect(python.stdout).toContain(`'${label}': ${Number((p as number).toFixed(4))}`);
+  });
+
+  it('predicts with --runtime onnx (float32 and int8) what the tfjs export predicts', () => {
+    const text = 'The show was GREAT';
+    const tfjs = JSON.parse(cli(root, ['predict', text, '--json']).stdout);
+    for (const extra of [[], ['--variant', 'int8']]) {
+      const result = cli(root, ['predict', text, '--json', '--runtime', 'onnx', ...extra]);
+      expect(result.status, result.stderr).toBe(0);
+      const onnx = JSON.parse(result.stdout);
+      expect(onnx.label).toBe(tfjs.label);
+      if (extra.length === 0) Object.entries(tfjs.probabilities as Record<string, number>).forEach(([label, p]) => expect(onnx.probabilities[label]).toBeCloseTo(p, 5));
+    }
+    expect(cli(root, ['predict', text, '--runtime', 'onnx', '--variant', 'uint8']).stderr).toMatch(/--variant must be one of int8 with --runtime onnx \(float16, uint8 with --runtime tfjs/);
+  });
+
+  it('serves with --runtime onnx and says so in /metadata', async () => {
+    const { serve, postJson } = await import('../serve/server-harness.js');
+    const server = await serve(exportDir(), { runtime: 'onnx', variant: 'int8' });
+    try {
+      const answer = await (await postJson(server.url, { text: 'The show was GREAT' })).json();
+      expect(LABELS).toContain(answer.label);
+      expect(await (await fetch(`${server.url}/metadata`)).json()).toMatchObject({ runtime: 'onnx', variant: 'int8' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses --runtime onnx on an export without ONNX in one message, writing no output file', () => {
+    const copy = `${root}-no-onnx`;
+    cpSync(exportDir(), copy, { recursive: true });
+    rmSync(path.join(copy, 'onnx'), { recursive: true });
+    writeFileSync(path.join(root, 'texts.txt'), 'good\nbad\n');
+    const result = cli(root, ['predict', '--model', copy, '--runtime', 'onnx', '--file', 'texts.txt', '--out', 'out.csv']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/this export has no ONNX model \(onnx\/model\.onnx is missing\): export it with `export\.formats: \[tfjs, onnx\]`/);
+    expect(existsSync(path.join(root, 'out.csv'))).toBe(false);
+  });
+
+  it('refuses an unknown export format naming the key, and writes nothing', () => {
+    const project = `${root}-formats`;
+    cpSync(root, project, { recursive: true });
+    const params = path.join(project, 'params.yaml');
+    writeFileSync(params, readFileSync(params, 'utf8').replace(/formats: \[tfjs, onnx\]/, 'formats: [tfjs, tflite]'));
+    const before = readFileSync(path.join(project, 'artifacts/export/metadata.json'), 'utf8');
+    const result = cli(project, ['stage', 'export']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/params\.yaml: export\.formats\[1\]: .*"tfjs".*"onnx"/);
+    expect(readFileSync(path.join(project, 'artifacts/export/metadata.json'), 'utf8')).toBe(before);
+  });
+
+  it('writes only onnx/ with export.formats: [onnx], scored against the tfjs model in memory; --runtime tfjs then points to onnx', () => {
+    const project = `${root}-onnx-only`;
+    cpSync(root, project, { recursive: true });
+    const params = path.join(project, 'params.yaml');
+    writeFileSync(params, readFileSync(params, 'utf8').replace(/formats: \[tfjs, onnx\]/, 'formats: [onnx]'));
+    const result = cli(project, ['stage', 'export']);
+    expect(result.status, result.stderr).toBe(0);
+    const dir = path.join(project, 'artifacts/export');
+    expect(existsSync(path.join(dir, 'model.json'))).toBe(false);
+    expect(Object.keys(readJson(path.join(dir, 'metadata.json')).variants)).toEqual(['onnx_float32', 'onnx_int8']);
+    expect(cli(project, ['predict', 'good', '--runtime', 'onnx']).status).toBe(0);
+    expect(cli(project, ['predict', 'good']).stderr).toMatch(/this export has no tfjs model \(model\.json is missing; export\.formats was \[onnx\]\): use --runtime onnx/);
+  });
+
+  it('names a student layer the ONNX writer does not know and still writes the tfjs export', async () => {
+    const project = `${root}-layer`;
+    cpSync(root, project, { recursive: true });
+    const { saveLayersModel } = await import('../../lib/ml/models/model-io.js');
+    const vocabSize = Object.keys(set.vocab).length;
+    const model = tf.sequential({ layers: [tf.layers.embedding({ inputDim: vocabSize, outputDim: 4, inputShape: [null] as unknown as number[] }), tf.layers.globalAveragePooling1d(), tf.layers.dense({ units: LABELS.length })] });
+    await saveLayersModel(model, path.join(project, 'artifacts/student'));
+    const result = cli(project, ['stage', 'export']);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/the ONNX writer does not know layer \S+ \(GlobalAveragePooling1D\); it translates InputLayer, Embedding, ZeroPads, Conv1D, MaskedMeanMaxPooling, Concatenate, Dense\. export\.formats: \[tfjs\]/);
+    const metadata = readJson(path.join(project, 'artifacts/export/metadata.json'));
+    expect(metadata.formats).toEqual(['tfjs']);
+    expect(metadata.onnx.skipped).toMatch(/GlobalAveragePooling1D/);
+    expect(existsSync(path.join(project, 'artifacts/export/model.json'))).toBe(true);
+    expect(existsSync(path.join(project, 'artifacts/export/onnx'))).toBe(false);
   });
 });

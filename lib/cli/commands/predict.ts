@@ -5,6 +5,7 @@ import { KdError } from '../../errors.js';
 interface PredictOptions {
   model: string;
   variant?: string;
+  runtime: string;
   json?: boolean;
   file?: string;
   textColumn: string;
@@ -22,7 +23,8 @@ export function register(program: Command): void {
     .description('Classify a text, or every row of a file, with an exported model: the label and the probability of every class')
     .argument('[text]', 'the text to classify (or use --file)')
     .option('--model <dir>', 'export directory', 'artifacts/export')
-    .option('--variant <name>', 'quantised variant to use: float16 | uint8 (default: the float32 model)')
+    .option('--variant <name>', 'quantised variant to use: float16 | uint8 (tfjs), int8 (onnx) (default: the float32 model)')
+    .option('--runtime <name>', 'tfjs (model.json) | onnx (onnx/model.onnx through onnxruntime-node)', 'tfjs')
     .option('--json', 'print {"label", "probabilities", "model"} as JSON on stdout; with --file, write JSON Lines instead of CSV')
     .option('--file <path>', 'classify every row of a CSV (.csv), JSON Lines (.jsonl) or text file (.txt, one text per line); - reads lines from stdin')
     .option('--text-column <name>', 'with --file: the CSV column or JSON field holding the text', 'text')
@@ -32,18 +34,17 @@ export function register(program: Command): void {
     .action(async (text: string | undefined, options: PredictOptions) => {
       if ((text === undefined) === (options.file === undefined)) throw new KdError('predict: give either a text or --file PATH (- for stdin), not both or neither');
       // The export reader and model loader are shared with `serve`, so both predict identically.
-      const { readExport, VARIANTS } = await import('../../serve/export-bundle.js');
-      const variant = options.variant ?? null;
-      if (variant !== null && !(VARIANTS as readonly string[]).includes(variant)) {
-        throw new KdError(`predict: --variant must be one of ${VARIANTS.join(', ')}, not "${variant}"`);
-      }
+      const { checkVariant, readExport, RUNTIMES } = await import('../../serve/export-bundle.js');
+      const runtime = RUNTIMES.find((name) => name === options.runtime);
+      if (!runtime) throw new KdError(`predict: --runtime must be one of ${RUNTIMES.join(', ')}, not "${options.runtime}"`);
+      const variant = checkVariant(runtime, options.variant ?? null, 'predict');
       const { INPUT_FORMATS } = await import('../../serve/batch-input.js');
       if (options.format !== undefined && !(INPUT_FORMATS as readonly string[]).includes(options.format)) {
         throw new KdError(`predict: --format must be one of ${INPUT_FORMATS.join(', ')}, not "${options.format}"`);
       }
       const batchSize = Number(options.batchSize);
       if (!Number.isInteger(batchSize) || batchSize < 1) throw new KdError(`predict: --batch-size must be a positive integer, not "${options.batchSize}"`);
-      const bundle = await readExport(path.resolve(options.model), variant as (typeof VARIANTS)[number] | null);
+      const bundle = await readExport(path.resolve(options.model), variant, runtime);
       const { loadServingModel } = await import('../../serve/serving-model.js');
       const model = await loadServingModel(bundle);
       try {

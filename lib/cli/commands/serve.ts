@@ -6,7 +6,8 @@ export function register(program: Command): void {
     .command('serve')
     .description('Serve the exported student over HTTP: POST /predict, /health, /metadata, /metrics, /openapi.json and a web page at /')
     .option('--model <dir>', 'export directory (or a symlink to one) to serve', 'artifacts/export')
-    .option('--variant <name>', 'serve the quantized model in <dir>/float16 or <dir>/uint8 (vocab, labels… from <dir>)')
+    .option('--variant <name>', 'serve a quantized model: float16 or uint8 (tfjs: <dir>/<variant>/), int8 (onnx: <dir>/onnx/model.int8.onnx)')
+    .option('--runtime <name>', 'tfjs (model.json) or onnx (onnx/model.onnx through onnxruntime-node)', 'tfjs')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 = any free port)', '5000')
     .option('--max-batch <n>', 'most texts in one model call', '64')
@@ -30,6 +31,7 @@ export function register(program: Command): void {
         ...DEFAULT_SERVE_OPTIONS,
         modelDir: flags.model,
         variant: flags.variant ?? null,
+        runtime: flags.runtime,
         host: flags.host,
         port: flags.port,
         maxBatch: flags.maxBatch,

@@ -43,10 +43,21 @@ function overallTable(models: readonly ModelEvaluation[], first = 'metric'): Tab
   return { head: [first, ...models.map((m) => displayName(m.name))], rows: OVERALL.map(([name, cell]) => [name, ...models.map(cell)]) };
 }
 
-function variantsTable(student: ModelEvaluation, variants: readonly ModelEvaluation[]): Table {
-  const table = overallTable([{ ...student, name: 'float32' }, ...variants.map((v) => ({ ...v, name: v.name.replace(/^student_/, '') }))], 'student export');
-  const agrees = ['Agrees with float32', formatPercent(1), ...variants.map((v) => formatPercent(agreement(student.predictions, v.predictions)))];
-  return { head: table.head, rows: [...table.rows.filter(([name]) => !name!.startsWith('Parameters')), agrees] };
+const ONNX_VARIANT = /^student_onnx_/;
+
+/**
+ * The student's export variants side by side with their agreement with the float32 tfjs model:
+ * one table for tfjs (float32 and its quantised variants), one for ONNX, so each fits a phone.
+ */
+function variantTables(student: ModelEvaluation, variants: readonly ModelEvaluation[]): Table[] {
+  const table = (title: string, columns: readonly ModelEvaluation[]): Table => {
+    const overall = overallTable(columns, title);
+    const agrees = ['Agrees with float32 tfjs', ...columns.map((m) => formatPercent(agreement(student.predictions, m.predictions)))];
+    return { head: overall.head, rows: [...overall.rows.filter(([name]) => !name!.startsWith('Parameters')), agrees] };
+  };
+  const tfjs = variants.filter((v) => !ONNX_VARIANT.test(v.name)).map((v) => ({ ...v, name: v.name.replace(/^student_/, '') }));
+  const onnx = variants.filter((v) => ONNX_VARIANT.test(v.name)).map((v) => ({ ...v, name: v.name.replace(ONNX_VARIANT, '') }));
+  return [...(tfjs.length > 0 ? [table('student export', [{ ...student, name: 'float32' }, ...tfjs])] : []), ...(onnx.length > 0 ? [table('ONNX export', onnx)] : [])];
 }
 
 function perClassTable(models: readonly ModelEvaluation[], labels: readonly string[]): Table {
@@ -87,7 +98,9 @@ function headline(m: Readonly<Record<string, number>>, variants: readonly ModelE
   ];
   const unseen = unseenWordsLine(m);
   if (unseen) lines.push(unseen);
-  const smallest = variants.reduce<ModelEvaluation | null>((best, v) => (best === null || v.sizeBytes < best.sizeBytes ? v : best), null);
+  // The ONNX float32 file is the same model in another format, not a quantisation.
+  const quantised = variants.filter((v) => !v.name.endsWith('float32'));
+  const smallest = quantised.reduce<ModelEvaluation | null>((best, v) => (best === null || v.sizeBytes < best.sizeBytes ? v : best), null);
   if (smallest) {
     lines.push(
       `Quantised to ${smallest.name.replace(/^student_/, '')}, the exported student takes ${formatBytes(smallest.sizeBytes)} (${formatPercent(smallest.sizeBytes / student.sizeBytes)} of float32) at ${formatPercent(smallest.report.accuracy)} test accuracy, agreeing with float32 on ${formatPercent(agreement(student.predictions, smallest.predictions))} of the sentences.`,
@@ -157,9 +170,9 @@ export function renderEvaluationReport(input: ReportInput): Map<string, string> 
   const reliability = reliabilityCharts(models);
   const confusion = confusionCharts(models, labels);
   const overall = overallTable(models);
-  const variantTable = variants.length > 0 ? variantsTable(evaluations.student, variants) : null;
+  const exportTables = variantTables(evaluations.student, variants);
   const perClass = perClassTable(models, labels);
-  const about = `Test split: ${formatInteger(context.testExamples)} sentences, ${labels.length} classes (${labels.join(', ')}). Model inference only: one sentence timed on each tfjs backend, the fastest kept (${[...models, ...variants].map((m) => `${displayName(m.name)} \`${m.latency.backend}\``).join(', ')}); batches on \`${context.backend}\` (${context.tfPackage}). Generated ${context.generatedAt}.`;
+  const about = `Test split: ${formatInteger(context.testExamples)} sentences, ${labels.length} classes (${labels.join(', ')}). Model inference only: one sentence timed on each tfjs backend, the fastest kept, the ONNX variants on onnxruntime-node, batches too (${[...models, ...variants].map((m) => `${displayName(m.name)} \`${m.latency.backend}\``).join(', ')}); batches on \`${context.backend}\` (${context.tfPackage}). Generated ${context.generatedAt}.`;
   const lines = headline(metrics, variants, evaluations.student);
   const curvesNote = curves.length === 0 ? 'No training histories were found in artifacts/plots.' : `Per epoch, from ${curves.map((c) => c.file).join(', ')}: training solid, validation dashed.`;
   const calibrationNote = 'Test sentences binned by the probability of the predicted class; a calibrated model is right as often as it is confident (the diagonal).';
@@ -181,7 +194,7 @@ export function renderEvaluationReport(input: ReportInput): Map<string, string> 
     '## Teacher vs student vs baseline',
     '',
     markdownTable(overall),
-    ...(variantTable ? ['', markdownTable(variantTable)] : []),
+    ...exportTables.flatMap((table) => ['', markdownTable(table)]),
     '',
     '## Training curves',
     '',
@@ -217,7 +230,7 @@ ${figures(tradeoffs)}
 <h2 id="comparison">Teacher vs student vs baseline</h2>
 <div class="tables">
 ${htmlTable(overall)}
-${variantTable ? htmlTable(variantTable) : ''}
+${exportTables.map((table) => htmlTable(table)).join('\n')}
 </div>
 <h2 id="curves">Training curves</h2>
 <p class="note">${escapeHtml(curvesNote)}</p>

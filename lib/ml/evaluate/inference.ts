@@ -22,12 +22,12 @@ function tiled(inputs: readonly ClassifierInput[], rows: number): ClassifierInpu
  * loaded one first; the native package also registers pure-JS `cpu`), the fastest kept, and
  * throughput on batches of `batch` test sentences on the loaded backend — from a tokenised sentence
  * to its logits read back, so a transformer's own sub-word tokenisation and pooling count, and no
- * embedding cache is used.
+ * embedding cache is used. A classifier with its own runtime (ONNX) is timed there only.
  */
 export async function timeInference(classifier: Classifier, inputs: readonly ClassifierInput[], runs: number, batch: number): Promise<LatencyResult> {
   const { tf } = await loadTf();
   const loaded = tf.getBackend();
-  const backends = [loaded, ...Object.keys(tf.engine().registryFactory).filter((name) => name !== loaded).sort()];
+  const backends = classifier.runtime ? [classifier.runtime] : [loaded, ...Object.keys(tf.engine().registryFactory).filter((name) => name !== loaded).sort()];
   const one = tiled(inputs, 1);
   const many = tiled(inputs, batch);
   // measureLatency asks for exactly 1 sentence (latency) or `batch` sentences (throughput).

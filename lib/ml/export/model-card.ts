@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { KdError } from '../../errors.js';
 import { parseOrThrow } from '../../validation.js';
 import type { VariantScore } from './variant-scores.js';
+import { ONNX_DIR, ONNX_FILES } from './onnx/onnx-export.js';
+import type { OnnxPrecision } from './onnx/student-onnx.js';
 
 /** The keys of artifacts/metrics.json (written by the evaluate stage) that the export carries. */
 const CARD_METRICS = [
@@ -60,6 +62,8 @@ export interface ModelCardInfo {
   vocabSize: number;
   metrics: CardMetrics;
   variants: Record<string, VariantScore>;
+  /** The export formats written (tfjs, onnx). */
+  formats: readonly string[];
   /** Project-relative input path → SHA-256 of its content. */
   lineage: Record<string, string>;
 }
@@ -86,15 +90,24 @@ function unseenWordsText(m: CardMetrics): string {
   return `\nOn the ${count} test sentences holding a word the training split never had: teacher ${pct(teacher)}, this student ${pct(student)}.\n`;
 }
 
+const FORMAT_NAMES: Record<string, string> = { tfjs: 'a TensorFlow.js layers model', onnx: 'ONNX (float32 and int8)' };
+
+/** Where a variant's files lie in the export: the float32 tfjs model at the top, quantised ones in sub-folders, ONNX in onnx/. */
+function variantFiles(name: string): string {
+  if (name === 'float32') return '`model.json`, `weights.bin`';
+  if (name.startsWith('onnx_')) return `\`${ONNX_DIR}/${ONNX_FILES[name.slice('onnx_'.length) as OnnxPrecision]}\``;
+  return `\`${name}/\``;
+}
+
 export function renderModelCard(info: ModelCardInfo): string {
   const m = info.metrics;
   const variantRows = Object.entries(info.variants).map(
-    ([name, v]) => `| ${name} | ${name === 'float32' ? '.' : `${name}/`} | ${v.size_bytes.toLocaleString('en-US')} | ${pct(v.accuracy)} | ${pct(v.agreement_float32)} |`,
+    ([name, v]) => `| ${name} | ${variantFiles(name)} | ${v.size_bytes.toLocaleString('en-US')} | ${pct(v.accuracy)} | ${pct(v.agreement_float32)} | ${v.latency_p50_ms.toFixed(3)} ms |`,
   );
   return `# ${info.name} ${info.version}
 
-A small text classifier distilled from a larger teacher (knowledge distillation), exported as a
-TensorFlow.js layers model. It outputs one logit per label; softmax gives the probabilities.
+A small text classifier distilled from a larger teacher (knowledge distillation), exported as
+${info.formats.map((format) => FORMAT_NAMES[format]).join(' and ')} (README.md shows how to run it). It outputs one logit per label; softmax gives the probabilities.
 
 ## Intended use
 
@@ -122,12 +135,14 @@ teacher ${pct(m['teacher_student.agreement'])}, distillation gain ${(m['student.
 Latency on the tfjs \`${info.backend}\` backend: p50 ${m['student.latency_p50_ms'].toFixed(2)} ms, p95 ${m['student.latency_p95_ms'].toFixed(2)} ms per
 sentence (${m['student.latency_speedup'].toFixed(1)}× faster than the teacher), ${Math.round(m['student.throughput_per_s']).toLocaleString('en-US')} sentences/s in batches.
 ${unseenWordsText(m)}
-## Files and quantised variants
+## Formats and quantised variants
 
-Accuracy measured on the same test split after loading each variant as a consumer would.
+Accuracy measured on the same test split after loading each variant as a consumer would (ONNX
+through onnxruntime-node); agreement with the float32 tfjs model; p50 latency of one sentence
+(tfjs on the fastest tfjs backend here, ONNX on onnxruntime-node, one thread).
 
-| variant | folder | bytes (model.json + weights) | accuracy | agrees with float32 |
-| --- | --- | ---: | ---: | ---: |
+| variant | files | bytes | accuracy | agrees with float32 | p50 latency |
+| --- | --- | ---: | ---: | ---: | ---: |
 ${variantRows.join('\n')}
 
 ## Lineage

@@ -31,6 +31,8 @@ export interface Classifier {
   paramCount: number;
   /** Bytes of the model files on disk (a transformer member's encoder files included). */
   sizeBytes: number;
+  /** Set when it runs outside tfjs (an ONNX student): latency is timed there, not on each tfjs backend. */
+  runtime?: string;
   dispose(): Promise<void>;
 }
 

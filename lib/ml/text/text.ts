@@ -28,7 +28,7 @@ export function normalize(text: string, options: TextOptions): string {
 
 // A word is a run of letters, marks and digits, with inner apostrophes/hyphens kept ("don't",
 // "aujourd'hui", "E-Mail"); every other non-space character (! ? . , …) is a token of its own.
-const TOKEN = /[\p{L}\p{M}\p{N}]+(?:['’\-][\p{L}\p{M}\p{N}]+)*|[^\s\p{L}\p{M}\p{N}]/gu;
+export const TOKEN = /[\p{L}\p{M}\p{N}]+(?:['’\-][\p{L}\p{M}\p{N}]+)*|[^\s\p{L}\p{M}\p{N}]/gu;
 
 // Scripts written without spaces between words: a run of their letters is a phrase or a whole
 // sentence, not a word, so it is cut into words by ICU's dictionary-based word segmentation.
