@@ -99,7 +99,7 @@ export async function run(root: string): Promise<void> {
 }
 
 /** Sentences per teacher call on unlabelled text: each call's embeddings are cached before the next, so an interrupted run loses at most one chunk. */
-const CHUNK = 1000;
+const CHUNK = 500;
 
 function argMax(values: readonly number[]): number {
   return values.indexOf(Math.max(...values));
