@@ -10,11 +10,11 @@
 // (every label; the embedding cache already holds the sentences). Prints teacher, student and
 // baseline test accuracy, mean ± sd, for both, checked against the issue's targets at the
 // fraction: student ≥ baseline + 0.05 and ≥ 0.95 × teacher. Needs `npm run setup`.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse, stringify } from 'yaml';
-import { applySets, CLI, failer, freshCopy, meanSd, readMetrics, REPO, repoParams, timedRun as runIn } from './lib/project.mjs';
+import { stringify } from 'yaml';
+import { applySets, CLI, failer, freshCopy, meanSd, readMetrics, REPO, repoParams, setParam, timedRun as runIn } from './lib/project.mjs';
 
 const TARGETS = { over_baseline: 0.05, of_teacher: 0.95 };
 
@@ -34,20 +34,13 @@ if (!(fraction > 0 && fraction < 1)) fail(`--fraction ${args.fraction}: expected
 const seedCount = Number(args.seeds);
 if (!Number.isInteger(seedCount) || seedCount < 1) fail(`--seeds ${args.seeds}: expected a positive integer`);
 
-function setFraction(root, value) {
-  const file = path.join(root, 'params.yaml');
-  const p = parse(readFileSync(file, 'utf8'));
-  p.data.label_fraction = value;
-  writeFileSync(file, stringify(p));
-}
-
 function runSeed(seed) {
   const p = applySets(repoParams(), args.set, fail);
   p.seed = seed;
   const root = freshCopy(REPO, seed, stringify(p));
   const results = {};
   for (const share of [fraction, 1]) {
-    setFraction(root, share);
+    setParam(root, ['data', 'label_fraction'], share);
     const run = runIn(CLI, root, `seed ${seed}, label_fraction ${share}`, fail);
     const m = readMetrics(root);
     results[share === 1 ? 'all' : 'scarce'] = {
