@@ -77,10 +77,10 @@ export async function run(root: string): Promise<void> {
       const rows: TransferRow[] = all.map((input, i) => ({ text: input.text, tokens: [...input.tokens], y: i < original.length ? inputs.train[i]!.y : null, logits: logits[i]! }));
       append(rows);
       const agree = rows.filter((row) => row.y !== null && argMax(row.logits) === row.y).length;
-      const stats = await labelUnlabeled(root, teacher, unlabeled, append);
+      const encodingNote = await labelUnlabeled(root, teacher, unlabeled, append);
       process.stderr.write(
         `generate-soft-labels: ${original.length} training + ${augmented.length} augmented sentences + ${lexicon.length} vocabulary words + ${unlabeled.total} unlabelled sentences labelled by the teacher ` +
-          `(teacher agrees with ${agree}/${original.length} training labels)${stats}\n`,
+          `(teacher agrees with ${agree}/${original.length} training labels)${encodingNote}\n`,
       );
       return {
         classes: inputs.labels.length,
