@@ -72,11 +72,7 @@ export async function run(root: string): Promise<void> {
   const teacher = await loadClassifier(teacherDir, { root, vocab: inputs.vocab, maxLen: params.text.max_len });
   try {
     await writeTransferSet(path.join(root, SOFT_LABELS_DIR), async (append) => {
-      // All at once: an encoder sorts every sentence by length for its batches (and reports one progress line).
-      const logits = await teacher.predictLogits(all);
-      const rows: TransferRow[] = all.map((input, i) => ({ text: input.text, tokens: [...input.tokens], y: i < original.length ? inputs.train[i]!.y : null, logits: logits[i]! }));
-      append(rows);
-      const agree = rows.filter((row) => row.y !== null && argMax(row.logits) === row.y).length;
+      const agree = await labelAll(teacher, all, inputs.train, append);
       const encodingNote = await labelUnlabeled(root, teacher, unlabeled, append);
       process.stderr.write(
         `generate-soft-labels: ${original.length} training + ${augmented.length} augmented sentences + ${lexicon.length} vocabulary words + ${unlabeled.total} unlabelled sentences labelled by the teacher ` +
@@ -96,6 +92,19 @@ export async function run(root: string): Promise<void> {
   } finally {
     await teacher.dispose();
   }
+}
+
+/**
+ * Labels the training sentences (`labelled`, first in `all`), their augmented copies and the
+ * words, appends them to the transfer set, and counts the labelled ones the teacher agrees with.
+ * A function of its own so that its rows are garbage before the unlabelled text streams.
+ */
+async function labelAll(teacher: Classifier, all: readonly ClassifierInput[], labelled: readonly { y: number }[], append: (rows: readonly TransferRow[]) => void): Promise<number> {
+  // All at once: an encoder sorts every sentence by length for its batches (and reports one progress line).
+  const logits = await teacher.predictLogits(all);
+  const rows: TransferRow[] = all.map((input, i) => ({ text: input.text, tokens: [...input.tokens], y: i < labelled.length ? labelled[i]!.y : null, logits: logits[i]! }));
+  append(rows);
+  return rows.filter((row) => row.y !== null && argMax(row.logits) === row.y).length;
 }
 
 /** Sentences per teacher call on unlabelled text: each call's embeddings are cached before the next, so an interrupted run loses at most one chunk. */
