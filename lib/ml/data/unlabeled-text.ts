@@ -77,11 +77,12 @@ async function* lines(chunks: AsyncIterable<string>): AsyncGenerator<{ raw: stri
   let line = 0;
   for await (const chunk of chunks) {
     pending += chunk;
-    let end = pending.indexOf('\n');
-    for (; end !== -1; end = pending.indexOf('\n')) {
-      yield { raw: pending.slice(0, end).replace(/\r$/, ''), line: ++line };
-      pending = pending.slice(end + 1);
+    let start = 0;
+    for (let end = pending.indexOf('\n'); end !== -1; end = pending.indexOf('\n', start)) {
+      yield { raw: pending.slice(start, end).replace(/\r$/, ''), line: ++line };
+      start = end + 1;
     }
+    pending = pending.slice(start);
   }
   if (pending !== '') yield { raw: pending.replace(/\r$/, ''), line: ++line };
 }
