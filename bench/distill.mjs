@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { applySets, CLI, failer, freshCopy, meanSd, readMetrics, REPO, repoParams, STAGES, timedRun as runIn } from './lib/project.mjs';
+import { applySets, CLI, failer, freshCopy, meanSd, readMetrics, REPO, repoParams, setParam, STAGES, timedRun as runIn } from './lib/project.mjs';
 
 // Per size: the share of the teacher's mean accuracy to keep and the parameter ratio to beat.
 const SIZE_TARGETS = { tiny: { of_teacher: 0.95, param_ratio: 100 }, small: { of_teacher: 0.97, param_ratio: 30 }, base: { of_teacher: 0.98, param_ratio: 10 } };
@@ -50,18 +50,11 @@ function params(seed) {
 
 const timedRun = (cli, root, what) => runIn(cli, root, what, fail);
 
-function setSize(root, size) {
-  const file = path.join(root, 'params.yaml');
-  const p = parse(readFileSync(file, 'utf8'));
-  p.student.size = size;
-  writeFileSync(file, stringify(p));
-}
-
 function runSeed(seed) {
   const root = freshCopy(REPO, seed, params(seed));
   const results = {};
   for (const [i, size] of sizes.entries()) {
-    setSize(root, size);
+    setParam(root, ['student', 'size'], size);
     const run = timedRun(CLI, root, `seed ${seed}, size ${size}`);
     process.stderr.write(`  seed ${seed}, ${size}: ${run.wall.toFixed(1)} s${i === 0 ? ' end to end from a clean copy' : ' (student stages)'} (${STAGES.filter((s) => run.seconds[s] !== undefined).map((s) => `${s} ${run.seconds[s].toFixed(1)}`).join(', ')})\n`);
     const m = readMetrics(root);

@@ -10,6 +10,18 @@ function removeEmptyUpTo(deepest: string, top: string): void {
   }
 }
 
+/** Temp directories being filled now: removed if the process exits half-way (e.g. a stage on Ctrl-C, see commands/stage.ts). */
+const filling = new Set<string>();
+let cleanupRegistered = false;
+
+function track(tmp: string): void {
+  if (!cleanupRegistered) {
+    process.on('exit', () => filling.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+    cleanupRegistered = true;
+  }
+  filling.add(tmp);
+}
+
 /**
  * Fills a sibling temp directory with `fill`, then swaps it in place of `dir`: a failure half-way
  * leaves the previous output untouched and no partial directory behind (nor the parent folders
@@ -20,6 +32,7 @@ export async function writeDirAtomic(dir: string, fill: (tmp: string) => void | 
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   const old = `${dir}.old-${process.pid}-${Date.now()}`;
   mkdirSync(tmp);
+  track(tmp);
   let done = false;
   try {
     await fill(tmp);
@@ -31,6 +44,7 @@ export async function writeDirAtomic(dir: string, fill: (tmp: string) => void | 
     renameSync(tmp, dir);
     done = true;
   } finally {
+    filling.delete(tmp);
     rmSync(tmp, { recursive: true, force: true });
     rmSync(old, { recursive: true, force: true });
     if (!done && createdParent) removeEmptyUpTo(path.dirname(dir), createdParent);

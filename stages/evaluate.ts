@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../lib/atomic-write.js';
 import { KdError } from '../lib/errors.js';
@@ -14,6 +14,8 @@ import { UnsupportedLayerError, type OnnxPrecision } from '../lib/ml/export/onnx
 import { packageVersion } from '../lib/package-root.js';
 import { loadClassifier, modelInputEncoder, type Classifier } from '../lib/ml/models/model-io.js';
 import { loadMlParams } from '../lib/ml/params.js';
+import { transferMetrics } from '../lib/ml/evaluate/transfer-set.js';
+import { readTransferMeta, SOFT_LABELS_DIR } from '../lib/ml/train/soft-labels.js';
 import { loadTestSet, loadUnseenWordRows, requireInputs } from '../lib/ml/data/test-set.js';
 import { reportStageTag } from '../lib/pipeline/stage-tags.js';
 
@@ -74,13 +76,15 @@ export async function run(root: string): Promise<void> {
     }
   }
 
-  const metrics = metricsJson(evaluations, set, variants);
+  const transfer = existsSync(path.join(root, SOFT_LABELS_DIR)) ? readTransferMeta(path.join(root, SOFT_LABELS_DIR)) : null;
+  const metrics = { ...metricsJson(evaluations, set, variants), ...(transfer ? transferMetrics(transfer) : {}) };
   const histories = readHistories(root, PLOTS_DIR, EVALUATED_MODELS, (message) => process.stderr.write(`evaluate: warning: ${message}\n`));
   const files = renderEvaluationReport({
     evaluations,
     variants,
     metrics,
     histories,
+    transfer,
     context: { labels: set.labels, testExamples: set.rows, backend: info.backend, tfPackage: info.package, generatedAt: new Date().toISOString() },
   });
   await writeDirAtomic(path.join(root, 'artifacts/report'), (tmp) => {

@@ -4,17 +4,11 @@ import { writeJsonAtomic } from '../lib/atomic-write.js';
 import { KdError } from '../lib/errors.js';
 import { writeDirAtomic } from '../lib/atomic-dir.js';
 import type { Example } from '../lib/ml/data/dataset.js';
-import { readDataSource, type RawRow } from '../lib/ml/data/data-source.js';
+import { lineList, readDataSource, type RawRow } from '../lib/ml/data/data-source.js';
 import { loadMlParams } from '../lib/ml/params.js';
-import { stratifiedSplit } from '../lib/ml/data/split.js';
+import { labelledShare, stratifiedSplit } from '../lib/ml/data/split.js';
+import { UNLABELED_SPLIT } from '../lib/ml/data/train-data.js';
 import { tokenize } from '../lib/ml/text/text.js';
-
-const SHOWN_LINES = 10;
-
-function lineList(lines: readonly (number | string)[]): string {
-  const shown = lines.slice(0, SHOWN_LINES).join(', ');
-  return lines.length > SHOWN_LINES ? `${shown}, … (${lines.length} in all)` : shown;
-}
 
 function countBy(examples: readonly Example[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -52,6 +46,10 @@ export async function run(root: string): Promise<void> {
     if (split[name].length === 0) throw new KdError(`${params.data.path}: too few rows for a ${name} split`);
   }
 
+  // data.label_fraction: the training labels kept; the other sentences become unlabelled transfer text.
+  const { labelled, unlabelled } = labelledShare(split.train, (example) => example.label, params.data.label_fraction, params.seed);
+  split.train = labelled;
+
   const file = params.data.path;
   if (source.emptyLines.length > 0) process.stderr.write(`preprocess: ${file}: ${source.emptyLines.length} empty row(s) dropped, line(s) ${lineList(source.emptyLines)}\n`);
   if (duplicates.length > 0) {
@@ -64,6 +62,8 @@ export async function run(root: string): Promise<void> {
       writeFileSync(path.join(tmp, `${name}.jsonl`), split[name].map((example) => `${JSON.stringify(example)}\n`).join(''));
     }
     writeFileSync(path.join(tmp, 'labels.json'), `${JSON.stringify(labels)}\n`);
+    // Only with label_fraction < 1, so the default output (and what it caches downstream) is unchanged.
+    if (unlabelled.length > 0) writeFileSync(path.join(tmp, UNLABELED_SPLIT), unlabelled.map(({ text, tokens }) => `${JSON.stringify({ text, tokens })}\n`).join(''));
   });
   const metrics = {
     rows: source.rows.length,
@@ -74,8 +74,10 @@ export async function run(root: string): Promise<void> {
     train: split.train.length,
     val: split.val.length,
     test: split.test.length,
+    ...(unlabelled.length > 0 ? { label_fraction: params.data.label_fraction, train_unlabelled: unlabelled.length } : {}),
     per_class: { train: countBy(split.train), val: countBy(split.val), test: countBy(split.test) },
   };
   writeJsonAtomic(path.join(root, 'artifacts/metrics/data.json'), metrics);
-  process.stderr.write(`preprocess: ${examples.length} examples, ${labels.length} classes → train ${split.train.length}, val ${split.val.length}, test ${split.test.length}\n`);
+  const unlabelledNote = unlabelled.length > 0 ? ` labelled (+ ${unlabelled.length} unlabelled: data.label_fraction ${params.data.label_fraction})` : '';
+  process.stderr.write(`preprocess: ${examples.length} examples, ${labels.length} classes → train ${split.train.length}${unlabelledNote}, val ${split.val.length}, test ${split.test.length}\n`);
 }

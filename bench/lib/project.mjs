@@ -3,7 +3,7 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { timed } from '../timing.mjs';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
@@ -21,6 +21,14 @@ export function failer(name) {
 /** The repo's params.yaml as an object. */
 export function repoParams(repo = REPO) {
   return parse(readFileSync(path.join(repo, 'params.yaml'), 'utf8'));
+}
+
+/** Sets one params.yaml value of the project at `root` (`keys`: its path, e.g. ['student', 'size']). */
+export function setParam(root, keys, value) {
+  const file = path.join(root, 'params.yaml');
+  const p = parse(readFileSync(file, 'utf8'));
+  keys.slice(0, -1).reduce((node, key) => node[key], p)[keys.at(-1)] = value;
+  writeFileSync(file, stringify(p));
 }
 
 /** Applies `key.path=value` entries (value parsed as YAML) to params object `p`, in place; fails on a missing section. */

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../atomic-write.js';
 import { KdError } from '../errors.js';
 import { readDataSource } from '../ml/data/data-source.js';
+import { unlabeledSentences, type UnlabeledFileStats } from '../ml/data/unlabeled-text.js';
 import { PARAMS_FILE, PIPELINE_FILE } from '../pipeline/spec.js';
 import { Composer, CST, type Document, Parser, parse } from 'yaml';
 
@@ -17,6 +18,8 @@ export interface InitOptions {
   data: string | null;
   textColumn?: string;
   labelColumn?: string;
+  /** Unlabelled text for the transfer set (soft_labels.unlabeled.path), relative to the current directory. */
+  unlabeled?: string;
   force: boolean;
 }
 
@@ -24,6 +27,7 @@ export interface InitResult {
   dir: string;
   files: string[];
   data: { path: string; copiedFrom: string | null; textColumn: string; labelColumn: string; rows: number; emptyRows: number; classes: Record<string, number> };
+  unlabeled: { path: string; copiedFrom: string | null; rows: number; sentences: number; emptyRows: number; duplicates: number } | null;
   warnings: string[];
   next: string[];
 }
@@ -96,12 +100,28 @@ function placeData(dir: string, options: InitOptions, defaultPath: string, copie
     if (existsSync(attribution) && copyInto(attribution, path.join(dir, attributionRel), options.force, attributionRel)) copied.push(attributionRel);
     return { rel: defaultPath, from: null };
   }
-  const source = path.resolve(options.data);
+  return placeFile(dir, options.data, options.force, copied);
+}
+
+/** A file of the user's: used where it is inside the project, copied to data/ from outside (pipeline deps must lie inside the project). */
+function placeFile(dir: string, file: string, force: boolean, copied: string[]): { rel: string; from: string | null } {
+  const source = path.resolve(file);
   const inside = path.relative(dir, source);
   if (!inside.startsWith('..') && !path.isAbsolute(inside)) return { rel: posix(inside), from: null };
   const rel = `data/${path.basename(source)}`;
-  if (copyInto(source, path.join(dir, rel), options.force, rel)) copied.push(rel);
-  return { rel, from: options.data };
+  if (copyInto(source, path.join(dir, rel), force, rel)) copied.push(rel);
+  return { rel, from: file };
+}
+
+/** Reads the unlabelled file whole, as generate-soft-labels will: any bad row fails init before anything is written. */
+async function checkUnlabeled(file: string, column: string): Promise<{ rows: number; sentences: number; emptyRows: number; duplicates: number }> {
+  const stats: UnlabeledFileStats[] = [];
+  const source = { file, column, columnHint: 'pass --text-column' };
+  for await (const _ of unlabeledSentences(process.cwd(), [source], { lowercase: true, strip_accents: false }, new Set(), new Set(), stats)) {
+    // Counted in stats.
+  }
+  const [entry] = stats;
+  return { rows: entry!.rows, sentences: entry!.kept, emptyRows: entry!.emptyLines.length, duplicates: entry!.duplicates };
 }
 
 /**
@@ -109,7 +129,7 @@ function placeData(dir: string, options: InitOptions, defaultPath: string, copie
  * installation's defaults (only data.path and the column names change, comments kept), after
  * checking the data: the columns exist and there are at least two classes.
  */
-export function initProject(options: InitOptions): InitResult {
+export async function initProject(options: InitOptions): Promise<InitResult> {
   const dir = path.resolve(options.dir);
   const existing = [PIPELINE_FILE, PARAMS_FILE].filter((name) => existsSync(path.join(dir, name)));
   if (existing.length > 0 && !options.force) {
@@ -129,14 +149,20 @@ export function initProject(options: InitOptions): InitResult {
   const [checkRoot, checkPath] = options.data === null ? [PACKAGE_ROOT, defaultPath] : [process.cwd(), options.data];
   if (options.data !== null && !statSync(path.resolve(options.data), { throwIfNoEntry: false })?.isFile()) throw new KdError(`init: --data ${options.data}: no such file`);
   const checked = readDataSource(checkRoot, { path: checkPath, format, text_column: textColumn, label_column: labelColumn }, 'pass --text-column/--label-column');
+  const unlabeledCheck = options.unlabeled === undefined ? null : await checkUnlabeled(options.unlabeled, textColumn);
   mkdirSync(dir, { recursive: true });
   const copied: string[] = [];
   const data = placeData(dir, options, defaultPath, copied);
+  const unlabeled = options.unlabeled === undefined ? null : placeFile(dir, options.unlabeled, options.force, copied);
 
   const params = editYaml(paramsFile, paramsText, (_, set) => {
     set(['data', 'path'], data.rel);
     set(['data', 'text_column'], textColumn);
     set(['data', 'label_column'], labelColumn);
+    if (unlabeled) {
+      set(['soft_labels', 'unlabeled', 'path'], unlabeled.rel);
+      set(['soft_labels', 'unlabeled', 'text_column'], textColumn);
+    }
   });
   // Each project its own MLflow experiment, named after its folder.
   const pipeline = editYaml(pipelineFile, readText(pipelineFile), (doc, set) => {
@@ -170,6 +196,7 @@ export function initProject(options: InitOptions): InitResult {
     dir,
     files,
     data: { path: data.rel, copiedFrom: data.from, textColumn, labelColumn, rows: checked.rows.length, emptyRows: checked.emptyLines.length, classes },
+    unlabeled: unlabeled && unlabeledCheck ? { path: unlabeled.rel, copiedFrom: unlabeled.from, ...unlabeledCheck } : null,
     warnings,
     next: [
       ...(path.resolve(process.cwd()) === dir ? [] : [`cd ${shellWord(options.dir)}`]),

@@ -84,6 +84,8 @@ export const mlParamsSchema = z.object({
     text_column: z.string().min(1).default('text'),
     label_column: z.string().min(1).default('label'),
     split: z.strictObject({ val: fraction, test: fraction }),
+    /** The stratified share of the training split that keeps its labels; the rest joins the transfer set as unlabelled text. */
+    label_fraction: z.number().gt(0, 'must be above 0 (a share of the training labels, up to 1)').max(1, 'must be at most 1 (1 keeps every training label)').default(1),
   }),
   text: z.strictObject({
     lowercase: z.boolean().default(true),
@@ -120,6 +122,14 @@ export const mlParamsSchema = z.object({
     }),
     /** Also label every vocabulary word on its own (teaches the student words the training split never shows). */
     vocabulary_words: z.boolean().default(false),
+    /** Unlabelled text the teacher labels for the student (lib/ml/data/unlabeled-text.ts): CSV, JSON Lines or one sentence a line. */
+    unlabeled: z
+      .strictObject({
+        path: z.union([z.string().min(1), z.array(z.string().min(1))]).default([]),
+        /** The column (CSV) or field (JSON Lines) holding the text; a plain text file is one sentence a line. */
+        text_column: z.string().min(1).default('text'),
+      })
+      .default({ path: [], text_column: 'text' }),
   }),
   student: z.strictObject({
     /** tiny | small | base: an architecture and a parameter budget (lib/ml/models/student-sizes.ts); `model` keys refine it. */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { KdError } from '../errors.js';
-import { PIPELINE_FILE, type PipelineSpec, type StageSpec } from './spec.js';
+import { PARAMS_FILE, PIPELINE_FILE, type PipelineSpec, type StageSpec } from './spec.js';
 
 export interface PipelineGraph {
   /** Stage names in a topological order that keeps pipeline.yaml's order where it can. */
@@ -54,6 +54,8 @@ export function buildGraph(spec: PipelineSpec): PipelineGraph {
       // A dep is produced by a stage whose out is it, contains it, or lies inside it.
       const producers = outs.filter((o) => within(file, o.path) || within(o.path, file));
       if (producers.length === 0 && !existsSync(path.join(spec.root, file))) {
+        const key = stage.depKeys?.[index];
+        if (key) throw new KdError(`${PARAMS_FILE}: ${key}: '${file}' does not exist (a dep of stage ${stage.name}, from \${${key}} in ${PIPELINE_FILE})`);
         throw new KdError(`${PIPELINE_FILE}: stages.${stage.name}.deps[${index}]: '${file}' does not exist and no stage produces it`);
       }
       for (const producer of producers) {

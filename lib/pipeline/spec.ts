@@ -42,6 +42,8 @@ export interface StageSpec {
   cmd: string;
   wdir: string;
   deps: string[];
+  /** Per dep, the params.yaml key it came from when it is one `\${key}` (for messages about a missing file). */
+  depKeys?: (string | undefined)[];
   /** Declared params: file → dotted keys. */
   params: Record<string, string[]>;
   outs: OutSpec[];
@@ -106,6 +108,23 @@ function interpolate(text: string, params: Record<string, unknown>, where: strin
   });
 }
 
+const WHOLE_KEY = /^\$\{\s*([^}\s]+)\s*\}$/;
+
+/**
+ * A dep that is one `${key}` naming a list in params.yaml stands for each of its entries (none for
+ * `[]`), so a params key can hold several input files (soft_labels.unlabeled.path); any other dep
+ * is interpolated as a string.
+ */
+function expandDep(dep: string, params: Record<string, unknown>, where: string): { path: string; key?: string }[] {
+  const key = WHOLE_KEY.exec(dep)?.[1];
+  const value = key === undefined ? undefined : getDotted(params, key);
+  if (!Array.isArray(value)) return [{ path: path.posix.normalize(interpolate(dep, params, where)), ...(key ? { key } : {}) }];
+  return value.map((entry, i) => {
+    if (typeof entry !== 'string' || entry === '') throw new KdError(`${where}: \${${key}}[${i}] in ${PARAMS_FILE} is not a file path`);
+    return { path: path.posix.normalize(entry), key: key! };
+  });
+}
+
 function normalizeOuts(entries: z.infer<typeof outEntry>[], kind: OutSpec['kind'], sub: (text: string, field: string) => string): OutSpec[] {
   return entries.map((entry, index) => {
     const [rawPath, options] = typeof entry === 'string' ? [entry, {}] : (Object.entries(entry)[0] ?? ['', {}]);
@@ -149,11 +168,13 @@ export function loadPipeline(root: string, params?: Record<string, unknown>): Pi
         }
       }
     });
+    const deps = stage.deps.flatMap((dep, i) => expandDep(dep, defaults, `${where}.deps[${i}]`));
     return {
       name,
       cmd: cmds.map((c, i) => sub(c, Array.isArray(stage.cmd) ? `cmd[${i}]` : 'cmd')).join(' && '),
       wdir: stage.wdir ? sub(stage.wdir, 'wdir') : '.',
-      deps: stage.deps.map((dep, i) => path.posix.normalize(sub(dep, `deps[${i}]`))),
+      deps: deps.map((dep) => dep.path),
+      depKeys: deps.map((dep) => dep.key),
       params,
       outs: [...normalizeOuts(stage.outs, 'out', sub), ...normalizeOuts(stage.metrics, 'metrics', sub), ...normalizeOuts(stage.plots, 'plots', sub)],
       desc: stage.desc,

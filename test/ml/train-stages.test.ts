@@ -111,7 +111,10 @@ describe('training stages through the CLI', () => {
     // Every training sentence + 2 augmented copies of each; only the originals keep their label.
     const { rows, meta } = readTransferSet(path.join(root, 'artifacts/soft-labels'));
     const train = json(root, 'artifacts/metrics/data.json').train;
-    expect(meta).toEqual({ classes: 2, original: train, augmented: 2 * train, words: 0, teacher_members: 1 });
+    expect(meta).toMatchObject({ classes: 2, original: train, augmented: 2 * train, words: 0, teacher_members: 1, unlabeled: 0, sources: [] });
+    // The teacher's agreement with the labels it had, as the rows show it.
+    const agree = rows.slice(0, train).filter((row) => row.logits.indexOf(Math.max(...row.logits)) === row.y).length;
+    expect(meta.teacher_agreement).toBe(agree / train);
     expect(rows.slice(0, train).every((row) => row.y !== null)).toBe(true);
     expect(rows.slice(train).every((row) => row.y === null && row.tokens.length > 0)).toBe(true);
     expect(json(root, 'artifacts/metrics/student.json').train_examples).toBe(3 * train);

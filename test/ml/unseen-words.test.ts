@@ -59,7 +59,7 @@ describe('accuracy on test sentences holding a word the training split never had
 
     const line = unseenWordsLine(metrics);
     expect(line).toBe('2 of 4 test sentences (50.0\u00a0%) hold a word the training split never had; on them, accuracy is teacher 100.0\u00a0%, student 50.0\u00a0%, baseline 50.0\u00a0% (the student 50.0 points below the teacher).');
-    const files = renderEvaluationReport({ evaluations, variants, metrics, histories: [], context: { labels: set.labels, testExamples: set.rows, backend: 'cpu', tfPackage: 'tfjs', generatedAt: 'now' } });
+    const files = renderEvaluationReport({ evaluations, variants, metrics, histories: [], transfer: null, context: { labels: set.labels, testExamples: set.rows, backend: 'cpu', tfPackage: 'tfjs', generatedAt: 'now' } });
     expect(files.get('report.md')).toContain('| Accuracy, sentences with an unseen word | 100.0\u00a0% | 50.0\u00a0% | 50.0\u00a0% |');
     expect(files.get('index.html')).toContain('<th scope="row">Accuracy, sentences with an unseen word</th><td>100.0\u00a0%</td>');
     expect(files.get('index.html')).toContain('hold a word the training split never had');
@@ -73,7 +73,7 @@ describe('accuracy on test sentences holding a word the training split never had
     expect(Object.keys(metrics).filter((key) => key.includes('unseen_words'))).toEqual([]);
     expect(Object.values(metrics).every(Number.isFinite)).toBe(true);
     expect(unseenWordsLine(metrics)).toMatch(/^No test sentence holds a word the training split never had/);
-    const files = renderEvaluationReport({ evaluations, variants, metrics, histories: [], context: { labels: set.labels, testExamples: set.rows, backend: 'cpu', tfPackage: 'tfjs', generatedAt: 'now' } });
+    const files = renderEvaluationReport({ evaluations, variants, metrics, histories: [], transfer: null, context: { labels: set.labels, testExamples: set.rows, backend: 'cpu', tfPackage: 'tfjs', generatedAt: 'now' } });
     expect(files.get('report.md')).toContain('| Accuracy, sentences with an unseen word | — | — | — |');
     // Without the count (an older metrics.json) there is nothing to say.
     expect(unseenWordsLine({ 'test.examples': 4 })).toBeNull();

@@ -4,6 +4,7 @@ interface InitFlags {
   data?: string;
   textColumn?: string;
   labelColumn?: string;
+  unlabeled?: string;
   force?: boolean;
   json?: boolean;
 }
@@ -16,15 +17,17 @@ export function register(program: Command): void {
     .option('--data <path>', 'your CSV or JSON Lines data set (copied into data/ when outside the project)')
     .option('--text-column <name>', 'column (CSV) or field (JSONL) holding the text (default: the default params\' data.text_column)')
     .option('--label-column <name>', 'column or field holding the class label (default: data.label_column)')
+    .option('--unlabeled <path>', 'unlabelled text for the transfer set (CSV, JSON Lines or one sentence a line; text in --text-column), checked at once: soft_labels.unlabeled.path')
     .option('--force', 'overwrite an existing pipeline.yaml, params.yaml or data file')
     .option('--json', 'print what was written and the data summary as JSON on stdout')
     .action(async (dir: string, flags: InitFlags) => {
       const { initProject } = await import('../init-project.js');
-      const result = initProject({
+      const result = await initProject({
         dir,
         data: flags.data ?? null,
         ...(flags.textColumn !== undefined ? { textColumn: flags.textColumn } : {}),
         ...(flags.labelColumn !== undefined ? { labelColumn: flags.labelColumn } : {}),
+        ...(flags.unlabeled !== undefined ? { unlabeled: flags.unlabeled } : {}),
         force: flags.force === true,
       });
       if (flags.json) {
@@ -36,6 +39,11 @@ export function register(program: Command): void {
       const lines = [
         `Wrote ${result.files.join(', ')} in ${result.dir}`,
         `${data.path}${data.copiedFrom ? ` (copied from ${data.copiedFrom})` : ''}: ${data.rows.toLocaleString('en-US')} rows, text in "${data.textColumn}", label in "${data.labelColumn}"${data.emptyRows > 0 ? `, ${data.emptyRows} empty row${data.emptyRows === 1 ? '' : 's'} to be dropped` : ''}`,
+        ...(result.unlabeled
+          ? [
+              `${result.unlabeled.path}${result.unlabeled.copiedFrom ? ` (copied from ${result.unlabeled.copiedFrom})` : ''}: ${result.unlabeled.sentences.toLocaleString('en-US')} distinct unlabelled sentences for the transfer set (${result.unlabeled.rows.toLocaleString('en-US')} rows, ${result.unlabeled.emptyRows} empty, ${result.unlabeled.duplicates} duplicates)`,
+            ]
+          : []),
         `${Object.keys(data.classes).length} classes:`,
         ...Object.entries(data.classes).map(([label, n]) => `  ${label.padEnd(pad)}  ${n.toLocaleString('en-US').padStart(7)}  ${((n / data.rows) * 100).toFixed(1).padStart(5)} %`),
         ...result.warnings.map((warning) => `warning: ${warning}`),

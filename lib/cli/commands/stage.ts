@@ -23,6 +23,9 @@ export function register(program: Command): void {
       if (!(STAGES as readonly string[]).includes(name)) {
         throw new KdError(`stage: unknown stage "${name}" (known: ${STAGES.join(', ')})`);
       }
+      // Ctrl-C (or the runner's SIGTERM) ends the stage through process.exit, so its half-written outputs are removed (atomic-dir.ts).
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
       const stage = (await import(`../../../stages/${name}.js`)) as { run(root: string): Promise<void> };
       await stage.run(process.cwd());
     });

@@ -23,6 +23,14 @@ export interface DataSource {
   emptyLines: number[];
 }
 
+const SHOWN_LINES = 10;
+
+/** Line numbers for a message: the first ten, then how many in all. */
+export function lineList(lines: readonly (number | string)[]): string {
+  const shown = lines.slice(0, SHOWN_LINES).join(', ');
+  return lines.length > SHOWN_LINES ? `${shown}, … (${lines.length} in all)` : shown;
+}
+
 /** Decodes strict UTF-8; on an invalid byte sequence names the first line that holds one. */
 function decodeUtf8(file: string, bytes: Buffer): string {
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });

@@ -42,16 +42,26 @@ function parseJson(file: string, text: string, line?: number): unknown {
   }
 }
 
-/** The examples of one split file (JSON Lines; blank lines ignored). */
-export function readSplit(file: string): Example[] {
-  const examples: Example[] = [];
+/** The rows of a JSON Lines file written by preprocess, each checked by `schema` (blank lines ignored). */
+function readJsonLines<T>(file: string, schema: z.ZodType<T>): T[] {
+  const rows: T[] = [];
   readText(file)
     .split('\n')
     .forEach((line, index) => {
       if (line.trim() === '') return;
-      examples.push(parseOrThrow(exampleSchema, parseJson(file, line, index + 1), `${file}:${index + 1}`));
+      rows.push(parseOrThrow(schema, parseJson(file, line, index + 1), `${file}:${index + 1}`));
     });
-  return examples;
+  return rows;
+}
+
+/** The examples of one split file. */
+export function readSplit(file: string): Example[] {
+  return readJsonLines(file, exampleSchema);
+}
+
+/** Training sentences whose label data.label_fraction set aside (preprocess's unlabeled.jsonl). */
+export function readUnlabeledSplit(file: string): { text: string; tokens: string[] }[] {
+  return readJsonLines(file, exampleSchema.pick({ text: true, tokens: true }));
 }
 
 /** Label names; the index of a name is its class id `y`. */

@@ -18,6 +18,8 @@ export interface TrainingInputs {
 /** The files behind TrainingInputs, relative to the project root (also what checkpoints fingerprint). */
 export const DATA_DIR = 'artifacts/data';
 export const VOCAB_FILE = 'artifacts/vocab.json';
+/** In DATA_DIR with data.label_fraction < 1: the training sentences whose labels were set aside (text and tokens only). */
+export const UNLABELED_SPLIT = 'unlabeled.jsonl';
 
 export function readTrainingInputs(root: string): TrainingInputs {
   const file = (name: string) => path.join(root, DATA_DIR, name);

@@ -5,6 +5,8 @@ import { agreement } from './metrics.js';
 import { type Chart, confusionCharts, displayName, evaluationPoint, historyCharts, reliabilityCharts, tradeoffCharts } from './report-charts.js';
 import { escapeXml as escapeHtml } from './charts/svg.js';
 import { htmlTable, markdownTable, type Table } from './report.js';
+import type { TransferMeta } from '../train/soft-labels.js';
+import { transferNote, transferTable } from './transfer-set.js';
 
 /** Where and how the numbers were measured, printed at the top of the report. */
 export interface ReportContext {
@@ -21,6 +23,8 @@ export interface ReportInput {
   variants: readonly ModelEvaluation[];
   metrics: Readonly<Record<string, number>>;
   histories: readonly ModelHistory[];
+  /** generate-soft-labels' meta.json, when the project has that stage. */
+  transfer: TransferMeta | null;
   context: ReportContext;
 }
 
@@ -162,7 +166,7 @@ export const images = (charts: readonly Chart[]) => charts.map((c) => `![${c.tit
  * same, charts as images), one SVG per chart, confusion.json and calibration.json.
  */
 export function renderEvaluationReport(input: ReportInput): Map<string, string> {
-  const { evaluations, variants, metrics, histories, context } = input;
+  const { evaluations, variants, metrics, histories, transfer, context } = input;
   const { labels } = context;
   const models = EVALUATED_MODELS.map((name) => evaluations[name]);
   const tradeoffs = tradeoffCharts([...models, ...variants].map((m) => evaluationPoint(m)));
@@ -195,6 +199,7 @@ export function renderEvaluationReport(input: ReportInput): Map<string, string> 
     '',
     markdownTable(overall),
     ...exportTables.flatMap((table) => ['', markdownTable(table)]),
+    ...(transfer ? ['', '## Transfer set', '', transferNote(transfer), '', markdownTable(transferTable(transfer))] : []),
     '',
     '## Training curves',
     '',
@@ -232,6 +237,7 @@ ${figures(tradeoffs)}
 ${htmlTable(overall)}
 ${exportTables.map((table) => htmlTable(table)).join('\n')}
 </div>
+${transfer ? `<h2 id="transfer">Transfer set</h2>\n<p class="note">${escapeHtml(transferNote(transfer))}</p>\n${htmlTable(transferTable(transfer))}` : ''}
 <h2 id="curves">Training curves</h2>
 <p class="note">${escapeHtml(curvesNote)}</p>
 ${curves.map((c) => `<h3>${escapeHtml(c.model)}</h3>\n${figures(c.charts)}`).join('\n')}

@@ -22,12 +22,21 @@ export interface ClassifierInput {
   tokens: readonly string[];
 }
 
+export interface PredictOptions {
+  /** false: a transformer member runs its encoder on every text, bypassing the embedding cache. */
+  cached?: boolean;
+  /** false: no progress line of the encoder's (the caller reports progress over many calls). */
+  progress?: boolean;
+}
+
 export interface Classifier {
   /**
    * Logits [inputs, classes]. A transformer member reads texts through the embedding cache
    * unless `cached` is false (latency is timed on the model, not on the cache).
    */
-  predictLogits(inputs: readonly ClassifierInput[], options?: { cached?: boolean }): Promise<number[][]>;
+  predictLogits(inputs: readonly ClassifierInput[], options?: PredictOptions): Promise<number[][]>;
+  /** A transformer member's texts served from the embedding cache and encoded so far (absent for tfjs-only models). */
+  readonly encodingStats?: { cached: number; encoded: number };
   paramCount: number;
   /** Bytes of the model files on disk (a transformer member's encoder files included). */
   sizeBytes: number;
@@ -191,6 +200,10 @@ export async function loadClassifier(dir: string, context: ClassifierContext): P
     async predictLogits(inputs, options) {
       const all = await Promise.all(members.map((m) => m.predictLogits(inputs, options)));
       return all[0]!.map((row, i) => row.map((_, c) => all.reduce((sum, logits) => sum + logits[i]![c]!, 0) / all.length));
+    },
+    get encodingStats() {
+      const counted = members.flatMap((m) => (m.encodingStats ? [m.encodingStats] : []));
+      return counted.length === 0 ? undefined : { cached: counted.reduce((sum, s) => sum + s.cached, 0), encoded: counted.reduce((sum, s) => sum + s.encoded, 0) };
     },
     paramCount: members.reduce((sum, m) => sum + m.paramCount, 0),
     sizeBytes: members.reduce((sum, m) => sum + m.sizeBytes, 0),

@@ -26,13 +26,13 @@ export class TeacherEncoder {
     return new TeacherEncoder(encoder, cache);
   }
 
-  /** One row per text, in order; `label` names the work in the progress line. */
-  async encode(texts: readonly string[], label: string): Promise<Float32Array[]> {
+  /** One row per text, in order; `label` names the work in the progress line (none without it). */
+  async encode(texts: readonly string[], label?: string): Promise<Float32Array[]> {
     // One cache lookup per text; the rows encoded now are handed out directly.
     const out = texts.map((text) => this.cache.get(text));
     const missing = [...new Set(texts.filter((_, i) => out[i] === undefined))];
     if (missing.length > 0) {
-      const rows = await this.encoder.encode(missing, { onProgress: progressLine(`${label}: encoding`) });
+      const rows = await this.encoder.encode(missing, label === undefined ? {} : { onProgress: progressLine(`${label}: encoding`) });
       const fresh = new Map(missing.map((text, i) => [text, rows[i]!]));
       missing.forEach((text, i) => this.cache.set(text, rows[i]!));
       this.cache.flush();

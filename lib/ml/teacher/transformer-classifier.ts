@@ -31,13 +31,14 @@ export async function transformerClassifier(dir: string, root: string): Promise<
   return {
     async predictLogits(inputs, options) {
       const texts = inputs.map((input) => input.text);
-      const rows = options?.cached === false ? await encoder.encoder.encode(texts) : await encoder.encode(texts, label);
+      const rows = options?.cached === false ? await encoder.encoder.encode(texts) : await encoder.encode(texts, options?.progress === false ? undefined : label);
       if (!head) return rows.map((row) => member.label_columns!.map((c) => row[c]!));
       const logits = tf.tidy(() => head.predict(embeddingTensor(tf, rows, encoder.encoder.dim)) as tfTypes.Tensor2D);
       const out = (await logits.array()) as number[][];
       logits.dispose();
       return out;
     },
+    encodingStats: encoder.stats,
     paramCount: member.encoder_params + (head?.countParams() ?? 0),
     sizeBytes: encoderBytes + (head ? dirBytes(dir) : 0),
     async dispose() {
