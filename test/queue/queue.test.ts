@@ -1,4 +1,6 @@
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { freePort } from '../../lib/tracking/local-server.js';
 import { distillProject, expectedAccuracy } from '../pipeline/experiment-project.js';
 import { exited, removeProjects, until, type Project } from '../pipeline/harness.js';
 import { needs } from '../prerequisites.js';
@@ -37,18 +39,22 @@ async function projectWithClones(n: number, options: Parameters<typeof distillPr
   return [source, ...clones];
 }
 
-const worker = (p: Project, ...args: string[]) => p.spawn(['worker', redis.url, '--once', '--json', ...args]);
+let db = 0;
+/** A database of its own per test, so that one test's leftover trials never reach another's workers. */
+const freshQueue = () => `redis://127.0.0.1:${redis.port}/${++db}`;
+const worker = (p: Project, queue: string) => p.spawn(['worker', queue, '--once', '--json']);
 
 guarded.describe('queued sweeps: exp run --queue and workers in other clones', () => {
   guarded.it('two workers in two clones run every trial of a sweep enqueued from a third, each upstream stage once; exp show and exp apply work there', async () => {
     const [home, a, b] = await projectWithClones(2);
-    const enqueued = await home.kd(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', redis.url, '--name', 'q', '--json']);
+    const queue = freshQueue();
+    const enqueued = await home.kd(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', queue, '--name', 'q', '--json']);
     expect(enqueued.code, enqueued.stderr).toBe(0);
     expect(enqueued.json.jobs).toHaveLength(2);
-    const again = await home.kd(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', redis.url, '--name', 'q-again', '--json']);
+    const again = await home.kd(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', queue, '--name', 'q-again', '--json']);
     expect(again.json.jobs).toEqual(enqueued.json.jobs); // the same trials: the same jobs, nothing added
 
-    const workers = [worker(a as Project), worker(b as Project)];
+    const workers = [worker(a as Project, queue), worker(b as Project, queue)];
     const codes = await Promise.all(workers.map(exited));
     expect(codes, workers.map((w) => w.output()).join('\n---\n')).toEqual([0, 0]);
     const ran = (stage: string) => (a as Project).runs(stage) + (b as Project).runs(stage);
@@ -66,4 +72,69 @@ guarded.describe('queued sweeps: exp run --queue and workers in other clones', (
     expect((await home.kd(['status', '--check'])).code).toBe(0);
     expect(home.read('student.txt')).toBe('data\n');
   }, 90_000);
+
+  guarded.it('a worker SIGKILLed in the middle of a trial: another worker completes it, and the remote holds only sound objects', async () => {
+    const [home, a, b] = await projectWithClones(2, { studentCmd: 'sleep 3' });
+    const queue = freshQueue();
+    expect((await home.kd(['exp', 'run', '-S', 'student.temperature=3', '--queue', queue, '--name', 'k'])).code).toBe(0);
+    const doomed = worker(a as Project, queue);
+    await until(() => (a as Project).runs('teacher') === 1 && (a as Project).exists('.kd/exp/k/1/.kd/trial.log') && (a as Project).read('.kd/exp/k/1/.kd/trial.log').includes('student'), 'the first worker to start the student stage', 30_000);
+    doomed.kill('SIGKILL');
+    await exited(doomed);
+    const rescuer = worker(b as Project, queue);
+    expect(await exited(rescuer), rescuer.output()).toBe(0);
+    expect(JSON.parse(rescuer.output().split('\n').find((line) => line.startsWith('{')) ?? '{}').trials).toEqual([{ id: 'k.1', job: expect.any(String), status: 'ok' }]);
+    expect((b as Project).runs('teacher')).toBe(0); // restored from what the first worker pushed
+    expect((b as Project).runs('student')).toBe(1);
+    const shown = await home.kd(['exp', 'show', 'k', '--json']);
+    expect(shown.json.experiments.find((row: { id: string }) => row.id === 'k.1').status).toBe('ok');
+    const verified = await home.kd(['cache', 'verify', '--remote', '--json']);
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    expect(verified.json.problems).toEqual([]);
+  }, 90_000);
+
+  guarded.it('refuses an unreachable or malformed queue and a project without a remote, enqueuing nothing', async () => {
+    const [home] = await projectWithClones(0);
+    const port = await freePort(); // nothing listens there
+    const unreachable = await home.kd(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', `redis://127.0.0.1:${port}/0`]);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toContain(`cannot reach Redis at 127.0.0.1:${port}`);
+    const malformed = await home.kd(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', 'http://127.0.0.1:6379']);
+    expect(malformed.stderr).toContain('only redis:// URLs are supported');
+    const noRemote = distillProject();
+    const queue = freshQueue();
+    const refused = await noRemote.kd(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', queue]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('no remote configured');
+    for (const p of [home, noRemote]) expect((await p.kd(['exp', 'show', '--json'])).json.experiments.map((row: { id: string }) => row.id)).toEqual(['workspace']);
+    const jobs = new Queue('kd-trials', { connection: { host: '127.0.0.1', port: redis.port, db } });
+    expect(Object.values(await jobs.getJobCounts()).every((n) => n === 0)).toBe(true);
+    await jobs.close();
+  }, 30_000);
+
+  guarded.it('a trial fails with its reason on a worker whose project differs, and a failing stage is recorded while the sweep goes on', async () => {
+    const [home, same, other] = await projectWithClones(2, { studentCmd: 'test ${student.temperature} != 4' });
+    (other as Project).write('in.txt', 'other data\n');
+    const queue = freshQueue();
+    expect((await home.kd(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', queue, '--name', 'f'])).code).toBe(0);
+    const wrong = worker(other as Project, queue);
+    expect(await exited(wrong)).toBe(0);
+    expect((other as Project).runs('teacher')).toBe(0);
+    let shown = await home.kd(['exp', 'show', 'f', '--json']);
+    expect(shown.json.experiments.filter((row: { id: string }) => row.id !== 'workspace').map((row: { status: string }) => row.status)).toEqual(['failed', 'failed']);
+    const status = await home.kd(['exp', 'queue', 'status', 'f', '--json']);
+    expect(status.json.sweeps[0].trials[0].error).toContain("this worker's 'in.txt' differs from the sweep's");
+
+    // Enqueued again, the refused trials get another chance; the worker with the same project runs them.
+    expect((await home.kd(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', queue, '--name', 'g'])).code).toBe(0);
+    const right = worker(same as Project, queue);
+    expect(await exited(right), right.output()).toBe(0);
+    shown = await home.kd(['exp', 'show', 'g', '--json']);
+    const [ok, failed] = shown.json.experiments.filter((row: { id: string }) => row.id !== 'workspace');
+    expect([ok.id, ok.status, failed.id, failed.status]).toEqual(['g.1', 'ok', 'g.2', 'failed']);
+    expect(failed.stages.student).toBe('failed');
+    const records = await home.kd(['exp', 'queue', 'status', 'g', '--json']);
+    expect(records.json.sweeps[0].trials.map((t: { state: string }) => t.state)).toEqual(['completed', 'completed']);
+    expect(home.read('.kd/exp/g/2/.kd/trial.json')).toContain("stage 'student' failed");
+  }, 60_000);
 });

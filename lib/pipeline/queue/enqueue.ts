@@ -62,6 +62,12 @@ export async function enqueueSweep(options: EnqueueOptions): Promise<SweepReport
   queue.on('error', () => undefined);
   try {
     await queue.addBulk(jobs.map((job, i) => ({ name: `${name}.${job.index}`, data: job, opts: { jobId: jobIds[i] as string, attempts: ATTEMPTS, removeOnComplete: false, removeOnFail: false } })));
+    // A trial already on the queue is not added again; one that never got a result (refused by a
+    // worker whose project differed, or out of attempts) is given another chance.
+    for (const jobId of new Set(jobIds)) {
+      const job = await queue.getJob(jobId);
+      if (job && (await job.getState()) === 'failed') await job.retry('failed', { resetAttemptsMade: true });
+    }
     options.out.write(`kd-pipeline: sweep ${name}: ${jobs.length} trials on the queue at ${target.display} (pushed ${pushed.pushed} objects to '${pushed.remote}'); start workers with \`kd-pipeline worker ${options.queue}\`\n`);
     if (!options.wait) return { sweep: name, trials: [], warnings: plan.warnings, interrupted: false, jobs: jobIds };
     const trials = await follow(paths, queue, sweep, options);
