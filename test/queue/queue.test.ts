@@ -73,17 +73,29 @@ guarded.describe('queued sweeps: exp run --queue and workers in other clones', (
     expect(home.read('student.txt')).toBe('data\n');
   }, 90_000);
 
-  guarded.it('a worker SIGKILLed in the middle of a trial: another worker completes it, and the remote holds only sound objects', async () => {
+  guarded.it('a worker stopped by SIGTERM hands its trial back; one SIGKILLed has it completed by another worker, and the remote holds only sound objects', async () => {
     const [home, a, b] = await projectWithClones(2, { studentCmd: 'sleep 3' });
     const queue = freshQueue();
     expect((await home.kd(['exp', 'run', '-S', 'student.temperature=3', '--queue', queue, '--name', 'k'])).code).toBe(0);
+    const log = '.kd/exp/k/1/.kd/trial.log';
+    const inStudent = () => (a as Project).exists(log) && (a as Project).read(log).includes('student');
+    const stopped = worker(a as Project, queue);
+    await until(inStudent, 'the first worker to start the student stage', 30_000);
+    stopped.kill('SIGTERM');
+    expect(await exited(stopped), stopped.output()).toBe(143);
+    expect(stopped.output()).toContain('k.1 interrupted: handed back to the queue');
+    const back = await home.kd(['exp', 'queue', 'status', 'k', '--json']);
+    expect(back.json.sweeps[0].trials[0]).toMatchObject({ state: 'waiting', attempts: 1 });
+
+    (a as Project).remove('.kd/exp/k');
     const doomed = worker(a as Project, queue);
-    await until(() => (a as Project).runs('teacher') === 1 && (a as Project).exists('.kd/exp/k/1/.kd/trial.log') && (a as Project).read('.kd/exp/k/1/.kd/trial.log').includes('student'), 'the first worker to start the student stage', 30_000);
+    await until(inStudent, 'the worker to start the student stage again', 30_000);
     doomed.kill('SIGKILL');
     await exited(doomed);
     const rescuer = worker(b as Project, queue);
     expect(await exited(rescuer), rescuer.output()).toBe(0);
     expect(JSON.parse(rescuer.output().split('\n').find((line) => line.startsWith('{')) ?? '{}').trials).toEqual([{ id: 'k.1', job: expect.any(String), status: 'ok' }]);
+    expect((a as Project).runs('teacher')).toBe(1);
     expect((b as Project).runs('teacher')).toBe(0); // restored from what the first worker pushed
     expect((b as Project).runs('student')).toBe(1);
     const shown = await home.kd(['exp', 'show', 'k', '--json']);
@@ -136,5 +148,31 @@ guarded.describe('queued sweeps: exp run --queue and workers in other clones', (
     const records = await home.kd(['exp', 'queue', 'status', 'g', '--json']);
     expect(records.json.sweeps[0].trials.map((t: { state: string }) => t.state)).toEqual(['completed', 'completed']);
     expect(home.read('.kd/exp/g/2/.kd/trial.json')).toContain("stage 'student' failed");
+  }, 60_000);
+
+  guarded.it('workers reconnect after Redis restarts, and refuse to start without a reachable remote', async () => {
+    const [home, a] = await projectWithClones(1);
+    const own = await startRedis();
+    const queue = `redis://127.0.0.1:${own.port}/0`;
+    const lasting = (a as Project).spawn(['worker', queue]);
+    try {
+      await until(() => lasting.output().includes('kd-pipeline: worker on'), 'the worker to start');
+      await own.stop();
+      const restarted = await startRedis(own.port);
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await home.kd(['exp', 'run', '-S', 'student.temperature=2', '--queue', queue, '--name', 'r'])).code).toBe(0);
+      await until(() => lasting.output().includes('✔ r.1'), 'the worker to run the trial enqueued after the restart', 30_000);
+      lasting.kill('SIGINT');
+      expect(await exited(lasting)).toBe(130);
+      await restarted.stop();
+    } finally {
+      lasting.kill('SIGKILL');
+    }
+
+    const cut = cloneOf(home);
+    cut.env = { ...cut.env, AWS_ENDPOINT_URL: `http://127.0.0.1:${await freePort()}`, KD_REMOTE_RETRIES: '1' };
+    const refused = await cut.kd(['worker', redis.url, '--once']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/worker: trials restore and publish through the project's default remote: .*127\.0\.0\.1/);
   }, 60_000);
 });

@@ -14,8 +14,8 @@ export interface RedisServer {
 }
 
 /** A throw-away redis-server on 127.0.0.1 and a free port, persistence off (never the system service). */
-export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
+export async function startRedis(port?: number): Promise<RedisServer> {
+  port ??= await freePort();
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => void (output = (output + d.toString()).slice(-4000)));

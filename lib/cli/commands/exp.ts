@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { KdError } from '../../errors.js';
 import { parseOrThrow } from '../../validation.js';
+import type { SweepOptions } from '../../pipeline/experiments/sweep.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const sortOrder = z.enum(['asc', 'desc']).optional();
@@ -34,14 +35,11 @@ const reportFlags = z.object({
   json: z.boolean().default(false),
 });
 
-/** `exp run --queue`: enqueue (and with --wait follow) the sweep's trials. */
-async function enqueue(flags: z.infer<typeof runFlags> & { queue?: string }): Promise<void> {
-  const { enqueueSweep } = await import('../../pipeline/queue/enqueue.js');
+/** What a sweep is asked to be, here or on a queue: the flags, progress on stderr, MLflow tracking. */
+async function sweepOptions(flags: z.infer<typeof runFlags>): Promise<Omit<SweepOptions, 'jobs'>> {
   const { createTracker } = await import('../../tracking/index.js');
-  const report = await enqueueSweep({
+  return {
     cwd: process.cwd(),
-    queue: flags.queue as string,
-    wait: flags.wait,
     set: flags.set,
     ...(flags.random !== undefined ? { random: flags.random } : {}),
     seed: flags.seed,
@@ -51,7 +49,13 @@ async function enqueue(flags: z.infer<typeof runFlags> & { queue?: string }): Pr
     argv: process.argv.slice(2),
     out: process.stderr,
     observers: async (root, log) => [await createTracker(root, log)],
-  });
+  };
+}
+
+/** `exp run --queue`: enqueue (and with --wait follow) the sweep's trials. */
+async function enqueue(flags: z.infer<typeof runFlags> & { queue?: string }): Promise<void> {
+  const { enqueueSweep } = await import('../../pipeline/queue/enqueue.js');
+  const report = await enqueueSweep({ ...(await sweepOptions(flags)), queue: flags.queue as string, wait: flags.wait });
   const { trialRow } = await import('../../pipeline/experiments/table.js');
   const failed = report.trials.filter((t) => t.status === 'failed').length;
   if (flags.wait) process.stderr.write(`kd-pipeline: sweep ${report.sweep}: ${report.trials.length - failed} trials ok, ${failed} failed; \`kd-pipeline exp show ${report.sweep}\` compares them\n`);
@@ -89,20 +93,7 @@ export function register(program: Command): void {
       if (flags.wait && !flags.queue) throw new KdError('exp run: --wait goes with --queue');
       if (flags.queue) return enqueue(flags);
       const { runSweep } = await import('../../pipeline/experiments/sweep.js');
-      const { createTracker } = await import('../../tracking/index.js');
-      const report = await runSweep({
-        cwd: process.cwd(),
-        set: flags.set,
-        ...(flags.random !== undefined ? { random: flags.random } : {}),
-        seed: flags.seed,
-        jobs: flags.jobs,
-        ...(flags.name !== undefined ? { name: flags.name } : {}),
-        ...(flags.sortBy ? { sortBy: flags.sortBy } : {}),
-        ...(flags.sortOrder ? { sortOrder: flags.sortOrder } : {}),
-        argv: process.argv.slice(2),
-        out: process.stderr,
-        observers: async (root, log) => [await createTracker(root, log)],
-      });
+      const report = await runSweep({ ...(await sweepOptions(flags)), jobs: flags.jobs });
       const failed = report.trials.filter((t) => t.status === 'failed').length;
       process.stderr.write(`kd-pipeline: sweep ${report.sweep}: ${report.trials.length - failed} trials ok, ${failed} failed${report.interrupted ? ' (interrupted)' : ''}; \`kd-pipeline exp show ${report.sweep}\` compares them\n`);
       if (flags.json) {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import PQueue from 'p-queue';
 import { KdError } from '../../errors.js';
 import { declaredParams } from '../changes.js';
-import { newRunId, runPipeline, type RunReport } from '../engine.js';
+import { newRunId, runPipeline, type RunOptions, type RunReport } from '../engine.js';
 import type { PipelineObserver } from '../events.js';
 import { workspaceMetrics } from '../metrics-values.js';
 import { readParamsText, setParamValues } from '../params-set.js';
@@ -105,6 +105,33 @@ function logSink(file: string): ProgressOut {
   return { write: (text: string) => appendFileSync(file, text.replace(/\r\x1b\[K/g, '')) };
 }
 
+/** A trial's run: the whole pipeline in its workspace, its progress to its log, nested under its sweep's tracked run. */
+export function trialRunOptions(
+  trial: { dir: string; id: string; sweep: string; sweepRunId: string; jobs: number; argv: string[]; log: ProgressOut; observers: RunOptions['observers'] },
+  extra: Partial<RunOptions> = {},
+): RunOptions {
+  return {
+    cwd: trial.dir,
+    targets: [],
+    force: false,
+    downstream: false,
+    singleStage: false,
+    jobs: trial.jobs,
+    keepGoing: false,
+    runCache: true,
+    pull: false,
+    wait: false,
+    set: [],
+    argv: trial.argv,
+    observers: trial.observers,
+    progressOut: trial.log,
+    parentRunId: trial.sweepRunId,
+    runName: trial.id,
+    ...extra,
+    runTags: { 'kd.sweep': trial.sweep, 'kd.trial': trial.id, ...extra.runTags },
+  };
+}
+
 /** What a finished trial records: status, time, stage results, metrics and the first failure. */
 export function trialOutcome(report: RunReport | undefined, dir: string, seconds: number): Partial<TrialRecord> {
   const failed = report?.stages.find((s) => s.result === 'failed');
@@ -194,26 +221,9 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
     const began = performance.now();
     let report: RunReport | undefined;
     try {
-      report = await runPipeline({
-        cwd: dir,
-        targets: [],
-        force: false,
-        downstream: false,
-        singleStage: false,
-        jobs: stageJobs,
-        keepGoing: false,
-        runCache: true,
-        pull: false,
-        wait: false,
-        set: [],
-        argv: options.argv,
-        observers: (trialRoot) => options.observers(trialRoot, log),
-        progressOut: log,
-        signal: abort.signal,
-        parentRunId: runId,
-        runName: id,
-        runTags: { 'kd.sweep': name, 'kd.trial': id },
-      });
+      report = await runPipeline(
+        trialRunOptions({ dir, id, sweep: name, sweepRunId: runId, jobs: stageJobs, argv: options.argv, log, observers: (trialRoot) => options.observers(trialRoot, log) }, { signal: abort.signal }),
+      );
     } catch (error) {
       record.error = error instanceof KdError ? error.message : String((error as Error).stack ?? error);
     }

@@ -13,7 +13,7 @@ import { DEFAULT_JOBS, openRemote } from '../remote/open.js';
 import { push } from '../remote/sync.js';
 import { findProjectRoot, loadPipeline } from '../spec.js';
 import { trialDir, type TrialRecord } from '../experiments/store.js';
-import { trialOutcome } from '../experiments/sweep.js';
+import { trialOutcome, trialRunOptions } from '../experiments/sweep.js';
 import { describeParams } from '../experiments/sweep-progress.js';
 import { createTrialWorkspace } from '../experiments/workspace.js';
 import { checkRedis, lockMs, openRedis, redisOptions, TRIALS_QUEUE } from './connection.js';
@@ -100,27 +100,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
     const began = performance.now();
     let runReport: RunReport | undefined;
     try {
-      runReport = await runPipeline({
-        cwd: dir,
-        targets: [],
-        force: false,
-        downstream: false,
-        singleStage: false,
-        jobs: stageJobs,
-        keepGoing: false,
-        runCache: true,
-        pull: true,
-        publish: true,
-        claimer,
-        wait: false,
-        set: [],
-        argv: options.argv,
-        observers: async (trialRoot) => [...(await options.observers(trialRoot, log)), progressObserver(job)],
-        progressOut: log,
-        parentRunId: data.sweepRunId,
-        runName: id,
-        runTags: { 'kd.sweep': data.sweep, 'kd.trial': id, 'kd.worker': os.hostname() },
-      });
+      const observers = async (trialRoot: string) => [...(await options.observers(trialRoot, log)), progressObserver(job)];
+      const trial = { dir, id, sweep: data.sweep, sweepRunId: data.sweepRunId, jobs: stageJobs, argv: options.argv, log, observers };
+      runReport = await runPipeline(trialRunOptions(trial, { pull: true, publish: true, claimer, runTags: { 'kd.worker': os.hostname() } }));
     } catch (error) {
       record.error = error instanceof KdError ? error.message : String((error as Error).stack ?? error);
     }
