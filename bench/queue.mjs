@@ -81,12 +81,13 @@ function cli(cwd, args) {
   return { seconds: (performance.now() - began) / 1000, stdout: result.stdout };
 }
 
+/** Runs the CLI in the background; resolves with its stderr once it exits 0. */
 function spawnCli(cwd, args) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd, env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-    child.on('exit', (code) => (code === 0 ? resolve() : fail(`kd-pipeline ${args.join(' ')} in ${cwd} failed (exit ${code}):\n${stderr}`)));
+    child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-8000)));
+    child.on('exit', (code) => (code === 0 ? resolve(stderr) : fail(`kd-pipeline ${args.join(' ')} in ${cwd} failed (exit ${code}):\n${stderr}`)));
   });
 }
 
@@ -108,7 +109,9 @@ function cloneFrom(source, label) {
 function trialTimes(rows, dirs, sweep) {
   const ran = new Map();
   for (const dir of dirs) {
-    const events = readFileSync(path.join(dir, '.kd', 'tracking', 'journal.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const journal = path.join(dir, '.kd', 'tracking', 'journal.jsonl');
+    if (!existsSync(journal)) continue; // a worker that ran no trial
+    const events = readFileSync(journal, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     const trialOfRun = new Map(events.filter((e) => e.event === 'runStarted' && e.info.tags?.['kd.trial']?.startsWith(`${sweep}.`)).map((e) => [e.info.runId, e.info.tags['kd.trial']]));
     for (const e of events) {
       const trial = trialOfRun.get(e.info.runId);
@@ -150,12 +153,13 @@ cpSync(base, home, { recursive: true });
 const workers = [cloneFrom(base, 'worker-a'), cloneFrom(base, 'worker-b')];
 const began = performance.now();
 const enqueue = cli(home, ['exp', 'run', ...GRID, '--queue', QUEUE, '--name', 'grid']).seconds;
-await Promise.all(workers.map((dir) => spawnCli(dir, ['worker', QUEUE, '--once'])));
+const logs = await Promise.all(workers.map((dir) => spawnCli(dir, ['worker', QUEUE, '--once'])));
 const queueWall = (performance.now() - began) / 1000;
 const queueRows = rowsOf(home, 'grid');
 const queueTimes = trialTimes(queueRows, workers, 'grid');
 if (queueRows.some((r) => r.status !== 'ok') || localTimes.some((t) => t.status !== 'ok')) fail('a trial failed');
 
+for (const [i, log] of logs.entries()) console.log(`worker ${'ab'[i]}: ${log.split('\n').filter((line) => /^[▶✔✖↩]/.test(line)).join(' | ')}`);
 const ratio = queueWall / localWall;
 console.log(`(a) exp run --jobs 2 here: ${fmt(localWall)}`);
 console.log(`(b) exp run --queue + two workers in fresh clones: ${fmt(queueWall)} (enqueue, push included: ${fmt(enqueue)}) = ${ratio.toFixed(2)}× (a) (goal ≤ ${GOAL}×: ${ratio <= GOAL ? 'met' : 'MISSED'})`);

@@ -144,6 +144,7 @@ export function register(program: Command): void {
     .option('--json', 'print {"out","teachers","students","frontier":{"params","size_bytes","latency_p50_ms"},"skipped"} on stdout')
     .action(async (sweep: string | undefined, raw: Record<string, unknown>) => {
       const flags = parseOrThrow(reportFlags, raw, 'kd-pipeline exp report', []);
+      await refreshQueued(sweep);
       const { writeSweepReport } = await import('../../ml/evaluate/sweep-report.js');
       const root = (await import('../project-root.js')).currentProjectRoot();
       const report = await writeSweepReport(root, { ...(sweep !== undefined ? { sweep } : {}), ...(flags.out !== undefined ? { out: path.resolve(flags.out) } : {}) });
