@@ -40,11 +40,12 @@ export type TrialResult = z.infer<typeof trialResultSchema>;
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
-/** The inputs of a pipeline: deps that are no stage's out nor inside one. */
+/** The inputs of a pipeline: deps that are no stage's out, nor inside one, nor a folder holding one. */
 function inputsOf(spec: PipelineSpec): string[] {
   const outs = spec.stages.flatMap((stage) => stage.outs.map((out) => stagePath(stage, out.path)));
   const deps = spec.stages.flatMap((stage) => stage.deps.map((dep) => stagePath(stage, dep)));
-  return [...new Set(deps.filter((dep) => !outs.some((out) => dep === out || dep.startsWith(`${out}/`))))].sort();
+  const produced = (dep: string) => outs.some((out) => dep === out || dep.startsWith(`${out}/`) || out.startsWith(`${dep}/`));
+  return [...new Set(deps.filter((dep) => !produced(dep)))].sort();
 }
 
 export async function projectIdentity(spec: PipelineSpec): Promise<ProjectIdentity> {

@@ -81,7 +81,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
   const stageJobs = Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, options.jobs)));
   const report: WorkerReport = { trials: [] };
 
-  const process1 = async (job: Job): Promise<TrialResult> => {
+  const runTrial = async (job: Job): Promise<TrialResult> => {
     const data = trialJobOf(job);
     const id = `${data.sweep}.${data.index}`;
     const difference = projectDifference(data.project, here);
@@ -124,7 +124,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
     return { record, lock: readLock(path.join(dir, 'pipeline.lock')) };
   };
 
-  const worker = new Worker(TRIALS_QUEUE, process1, { connection: redisOptions(target), concurrency: Math.max(1, options.jobs), lockDuration: ttl, stalledInterval: ttl, autorun: false });
+  const worker = new Worker(TRIALS_QUEUE, runTrial, { connection: redisOptions(target), concurrency: Math.max(1, options.jobs), lockDuration: ttl, stalledInterval: ttl, autorun: false });
   worker.on('error', (error) => options.out.write(`kd-pipeline: warning: worker: ${error.message} (reconnecting)\n`));
   let stopping: Promise<void> | undefined;
   const stop = (signal?: NodeJS.Signals) => {
