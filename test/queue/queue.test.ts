@@ -48,15 +48,18 @@ guarded.describe('queued sweeps: exp run --queue and workers in other clones', (
   guarded.it('two workers in two clones run every trial of a sweep enqueued from a third, each upstream stage once; exp show and exp apply work there', async () => {
     const [home, a, b] = await projectWithClones(2);
     const queue = freshQueue();
-    const enqueued = await home.kd(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', queue, '--name', 'q', '--json']);
-    expect(enqueued.code, enqueued.stderr).toBe(0);
-    expect(enqueued.json.jobs).toHaveLength(2);
-    const again = await home.kd(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', queue, '--name', 'q-again', '--json']);
-    expect(again.json.jobs).toEqual(enqueued.json.jobs); // the same trials: the same jobs, nothing added
-
+    const waiting = home.spawn(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', queue, '--name', 'q', '--wait', '--json']);
+    await until(() => waiting.output().includes('2 trials on the queue'), 'the sweep to be enqueued');
     const workers = [worker(a as Project, queue), worker(b as Project, queue)];
     const codes = await Promise.all(workers.map(exited));
     expect(codes, workers.map((w) => w.output()).join('\n---\n')).toEqual([0, 0]);
+    expect(await exited(waiting), waiting.output()).toBe(0);
+    expect(waiting.output()).toMatch(/✔ q\.1 done in .* · \d done/);
+    expect(waiting.output()).toMatch(/"experiments":\[\{"id":"q\.1","sweep":"q","status":"ok"/);
+    const jobs = (await home.kd(['exp', 'queue', 'status', 'q', '--json'])).json.sweeps[0].trials.map((t: { job: string }) => t.job);
+    const again = await home.kd(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', queue, '--name', 'q-again', '--json']);
+    expect(again.json.jobs).toEqual(jobs); // the same trials: the same jobs, nothing added
+    expect((await home.kd(['exp', 'queue', 'status', 'q-again', '--json'])).json.sweeps[0].trials.map((t: { state: string }) => t.state)).toEqual(['completed', 'completed']);
     const ran = (stage: string) => (a as Project).runs(stage) + (b as Project).runs(stage);
     expect(ran('teacher')).toBe(1);
     expect(ran('student')).toBe(2);

@@ -36,6 +36,7 @@ export async function enqueueSweep(options: EnqueueOptions): Promise<SweepReport
   const spec = loadPipeline(root);
   const plan = planSweep(root, options);
   const target = parseRedisUrl(options.queue, command);
+  const name = sweepName(paths, options.name);
   await checkRedis(target, command);
   let pushed;
   try {
@@ -47,7 +48,6 @@ export async function enqueueSweep(options: EnqueueOptions): Promise<SweepReport
   if (pushed.failed.length > 0) throw new KdError(`${command}: pushing to '${pushed.remote}' failed (${pushed.failed[0]?.error}); nothing was enqueued`);
   for (const warning of plan.warnings) options.out.write(`kd-pipeline: warning: ${warning}\n`);
   makeKdDir(paths);
-  const name = sweepName(paths, options.name);
   const runId = newRunId();
   const project = await projectIdentity(spec);
   const jobs: TrialJob[] = plan.trials.map((trial, i) => ({ sweep: name, index: i + 1, params: trial.params, paramsText: trial.text, project, sweepRunId: runId }));
