@@ -91,6 +91,7 @@ export function register(program: Command): void {
     .action(async (raw: Record<string, unknown>) => {
       const flags = parseOrThrow(runFlags, raw, 'kd-pipeline exp run', []);
       if (flags.wait && !flags.queue) throw new KdError('exp run: --wait goes with --queue');
+      if (flags.queue && flags.jobs !== 1) throw new KdError("exp run: --jobs is for trials run here; with --queue, each worker's --jobs says how many it runs at once");
       if (flags.queue) return enqueue(flags);
       const { runSweep } = await import('../../pipeline/experiments/sweep.js');
       const report = await runSweep({ ...(await sweepOptions(flags)), jobs: flags.jobs });

@@ -24,12 +24,14 @@ export function redisOptions(target: RedisTarget): RedisOptions {
  */
 export async function checkRedis(target: RedisTarget, command: string): Promise<void> {
   const probe = new Redis({ ...redisOptions(target), lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 5000 });
-  probe.on('error', () => undefined);
+  // The socket's own error (ECONNREFUSED, ENOTFOUND, a time-out) says more than the rejection's "Connection is closed".
+  let cause: Error | undefined;
+  probe.on('error', (error: Error) => (cause ??= error));
   try {
     await probe.connect();
     await probe.ping();
   } catch (error) {
-    throw new KdError(`${command}: cannot reach Redis at ${target.host}:${target.port} (${(error as Error).message})`);
+    throw new KdError(`${command}: cannot reach Redis at ${target.host}:${target.port} (${(cause ?? (error as Error)).message})`);
   } finally {
     probe.disconnect();
   }

@@ -8,7 +8,7 @@ import type { FingerprintClaimer } from '../run-lock.js';
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
-export const claimKey = (fingerprint: string) => `kd:claim:${fingerprint}`;
+const claimKey = (fingerprint: string) => `kd:claim:${fingerprint}`;
 
 /**
  * Claims on stage fingerprints shared by every worker of a queue: `SET key token NX PX ttl`,

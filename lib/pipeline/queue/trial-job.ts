@@ -14,7 +14,7 @@ import { lockSchema } from '../lock.js';
  * What a trial needs of its project besides params.yaml: pipeline.yaml and the content of every
  * input (a dep no stage produces). A worker whose clone differs in any of them must not run it.
  */
-export const projectIdentitySchema = z.object({
+const projectIdentitySchema = z.object({
   pipeline: z.string(),
   inputs: z.record(z.string(), z.string().nullable()),
 });
