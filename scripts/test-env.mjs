@@ -3,7 +3,8 @@
 // pinned moto (its standalone S3 server is what the remote-cache tests push to and pull from) and
 // Hugging Face tokenizers (the student's exported tokenizer.json must give its ids in Python too),
 // onnx and onnxruntime (the exported ONNX student is checked and run in Python),
-// Debian's chromium for the browser tests (never a browser download), and the teacher's default
+// Debian's chromium for the browser tests (never a browser download) and redis-server for the
+// queued-sweep tests, and the teacher's default
 // encoder in models/encoder (the transformer-teacher tests use the real one), fetched as
 // `npm run setup` fetches it.
 import { execFileSync } from 'node:child_process';
@@ -47,12 +48,18 @@ if (wanted.length > 0) {
   run(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...wanted]);
 }
 
-if (!existsSync('/usr/bin/chromium')) {
+// Debian's packages the tests drive: chromium (browser tests) and redis-server (queued sweeps; the
+// tests start their own on a free port, never the system service).
+const debs = [
+  ['chromium', '/usr/bin/chromium', 'the browser tests'],
+  ['redis-server', '/usr/bin/redis-server', 'the queued-sweep tests'],
+].filter(([, bin]) => !existsSync(bin));
+if (debs.length > 0) {
   if (process.getuid?.() === 0) {
     run('apt-get', ['update']);
-    run('apt-get', ['install', '-y', '--no-install-recommends', 'chromium']);
+    run('apt-get', ['install', '-y', '--no-install-recommends', ...debs.map(([pkg]) => pkg)]);
   } else {
-    console.error('test-env: /usr/bin/chromium is missing and we are not root: install Debian\'s chromium package; the browser tests will fail');
+    for (const [pkg, bin, what] of debs) console.error(`test-env: ${bin} is missing and we are not root: install Debian's ${pkg} package; ${what} will fail`);
   }
 }
 

@@ -18,6 +18,7 @@ import { register as registerPull } from './commands/pull.js';
 import { register as registerInit } from './commands/init.js';
 import { register as registerExp } from './commands/exp.js';
 import { register as registerCache } from './commands/cache.js';
+import { register as registerWorker } from './commands/worker.js';
 
 // Command modules must stay light at import time (commander options only): heavy code such as
 // tfjs or execa is imported inside each action, so that `kd-pipeline run` on an up-to-date
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
     registerPush,
     registerPull,
     registerExp,
+    registerWorker,
   ]) {
     register(program);
   }

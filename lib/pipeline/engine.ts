@@ -20,7 +20,7 @@ import { hashedOuts, RemoteObjects } from './remote/objects.js';
 import { withRetries } from './remote/retry.js';
 import { RemoteError } from './remote/store.js';
 import { RunCache } from './run-cache.js';
-import { acquireRunLock, claimFingerprint } from './run-lock.js';
+import { acquireRunLock, claimFingerprint, type FingerprintClaimer } from './run-lock.js';
 import { cachedOutsAvailable, commitStage, prepareOuts, restoreOuts, StageOutError } from './stage-commit.js';
 import { findProjectRoot, loadPipeline, type PipelineSpec, type StageSpec } from './spec.js';
 import { readStageTags, STAGE_TAGS_ENV } from './stage-tags.js';
@@ -53,6 +53,13 @@ export interface RunOptions {
   parentRunId?: string;
   runName?: string;
   runTags?: Record<string, string>;
+  /** How stage fingerprints are claimed (default: claim files in `.kd/claims/`, for one machine). */
+  claimer?: FingerprintClaimer;
+  /**
+   * With `pull`: push each stage this run executes (its outputs, then its run-cache entry) to the
+   * remote before releasing its claim, so a queue worker waiting on that claim restores it.
+   */
+  publish?: boolean;
 }
 
 export interface StageOutcome {
@@ -263,9 +270,8 @@ class PipelineRun {
    */
   private async claim(stage: StageSpec, fingerprint: string): Promise<(() => void) | undefined> {
     try {
-      return await claimFingerprint(this.paths.claims, fingerprint, this.abort.signal, () =>
-        this.progress.note(`… ${stage.name}: another run is executing the same stage; waiting to restore its outputs`),
-      );
+      const claimer = this.options.claimer ?? ((fp, signal, onWait) => claimFingerprint(this.paths.claims, fp, signal, onWait));
+      return await claimer(fingerprint, this.abort.signal, () => this.progress.note(`… ${stage.name}: another run is executing the same stage; waiting to restore its outputs`));
     } catch (error) {
       if (this.abort.signal.aborted) return undefined;
       throw error;
@@ -284,6 +290,21 @@ class PipelineRun {
     for (const failure of fetched.failed) if (failure.reason === 'corrupt') this.progress.note(`kd-pipeline: warning: ${stage.name}: ${failure.error}`);
     if (fetched.moved.length > 0) this.progress.note(`↓ ${stage.name}: fetched ${fetched.moved.length} objects (${formatBytes(fetched.bytes)}) from ${this.remote.remote.url}`);
     return cachedOutsAvailable(entry, this.cache);
+  }
+
+  /** With `publish`: the stage's outputs, then its run-cache entry, onto the remote; the reason when that failed. */
+  private async publish(stage: StageSpec, fingerprint: string, entry: LockedStage): Promise<string | undefined> {
+    if (!this.options.publish || !this.remote || stage.alwaysChanged) return undefined;
+    const remote = this.remote;
+    try {
+      const sent = await remote.sendOuts(hashedOuts(entry, stage.name));
+      if (sent.failed.length === 0) sent.failed = (await remote.moveRuns('push', [fingerprint])).failed;
+      const failure = sent.failed[0];
+      return failure ? `pushing its outputs to ${remote.remote.url} failed: ${failure.error}` : undefined;
+    } catch (error) {
+      if (error instanceof RemoteError) return `pushing its outputs to ${remote.remote.url} failed: ${error.message}`;
+      throw error;
+    }
   }
 
   /**
@@ -360,6 +381,8 @@ class PipelineRun {
     this.commitLock(stage.name, entry);
     if (!stage.alwaysChanged) this.runCache.put(check.fingerprint, entry);
     this.state.checkpoint();
+    const unpublished = await this.publish(stage, check.fingerprint, entry);
+    if (unpublished) return this.fail(stage, check, seconds(), unpublished, extra);
     const outcome: StageOutcome = { name: stage.name, result: 'ran', seconds: seconds() };
     this.progress.finished(stage.name, describe(outcome));
     await this.notify((o) => o.stageFinished(this.endInfo(stage, check, outcome, extra)));

@@ -33,7 +33,7 @@ export const lockedStageSchema = z.strictObject({
   run: z.string().optional(),
 });
 
-const lockSchema = z.strictObject({
+export const lockSchema = z.strictObject({
   schema: z.literal('1'),
   stages: z.record(z.string(), lockedStageSchema).default({}),
 });

@@ -133,6 +133,9 @@ export async function acquireRunLock(file: string, options: { wait: boolean }): 
   });
 }
 
+/** Claims a stage fingerprint (waiting while another run holds it); resolves with the release function. */
+export type FingerprintClaimer = (fingerprint: string, signal: AbortSignal, onWait: () => void) => Promise<() => void>;
+
 /**
  * A claim on a stage fingerprint in the shared `.kd/claims/`: while one run (an experiment trial,
  * in this or another process) executes a stage, any other run about to execute the same

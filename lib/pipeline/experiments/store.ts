@@ -24,9 +24,11 @@ const sweepSchema = z.object({
   createdAt: z.string(),
   axes: z.array(z.object({ key: z.string(), spec: z.string(), values: z.array(z.unknown()) })),
   trials: z.number().int(),
+  /** A sweep enqueued with `exp run --queue`: the queue's URL and each trial's job id, in trial order. */
+  queue: z.object({ url: z.string(), jobs: z.array(z.string()) }).optional(),
 });
 
-const trialSchema = z.object({
+export const trialSchema = z.object({
   id: z.string(),
   sweep: z.string(),
   status: z.enum(['running', 'ok', 'failed']),
@@ -82,10 +84,14 @@ export function writeTrial(dir: string, trial: TrialRecord): void {
   writeJsonAtomic(trialFile(dir), trial);
 }
 
+export function readSweep(paths: ProjectPaths, sweep: string): SweepRecord | undefined {
+  return readJson(path.join(sweepDir(paths, sweep), 'sweep.json'), sweepSchema);
+}
+
 /** Every sweep, oldest first. */
 export function listSweeps(paths: ProjectPaths): SweepRecord[] {
   return dirs(paths.exp)
-    .flatMap((name) => readJson(path.join(sweepDir(paths, name), 'sweep.json'), sweepSchema) ?? [])
+    .flatMap((name) => readSweep(paths, name) ?? [])
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
@@ -100,7 +106,8 @@ export interface StoredTrial {
 
 /** The trials of a sweep that started, in order; a `running` trial whose sweep process is gone is reported failed. */
 export function sweepTrials(paths: ProjectPaths, sweep: string): StoredTrial[] {
-  const running = sweepRunning(paths, sweep) !== undefined;
+  // A queued sweep's trials run on workers: its records say what the queue last said.
+  const running = sweepRunning(paths, sweep) !== undefined || readSweep(paths, sweep)?.queue !== undefined;
   return trialFolders(paths, sweep).flatMap((name) => {
     const dir = path.join(sweepDir(paths, sweep), name);
     const record = readJson(trialFile(dir), trialSchema);

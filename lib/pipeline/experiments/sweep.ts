@@ -4,18 +4,19 @@ import path from 'node:path';
 import PQueue from 'p-queue';
 import { KdError } from '../../errors.js';
 import { declaredParams } from '../changes.js';
-import { newRunId, runPipeline, type RunReport } from '../engine.js';
+import { newRunId, runPipeline, type RunOptions, type RunReport } from '../engine.js';
 import type { PipelineObserver } from '../events.js';
 import { workspaceMetrics } from '../metrics-values.js';
 import { readParamsText, setParamValues } from '../params-set.js';
-import { formatSeconds, type ProgressOut } from '../progress.js';
+import type { ProgressOut } from '../progress.js';
 import { makeKdDir, projectPaths, type ProjectPaths } from '../project.js';
 import { acquirePidLock } from '../run-lock.js';
 import { findProjectRoot, loadPipeline, type PipelineSpec } from '../spec.js';
 import { loadYaml } from '../yaml-memo.js';
 import { grid, parseSweepFlags, randomDraws, type SweepAxis } from './sweep-syntax.js';
 import { listSweeps, SWEEP_NAME, sweepLockFile, trialDir, writeSweep, writeTrial, type TrialRecord } from './store.js';
-import { defaultOrder, sortRows, trialRow, type SortOrder } from './table.js';
+import type { SortOrder } from './table.js';
+import { SweepProgress } from './sweep-progress.js';
 import { createTrialWorkspace } from './workspace.js';
 
 export interface SweepOptions {
@@ -86,7 +87,7 @@ export function planSweep(root: string, options: Pick<SweepOptions, 'set' | 'ran
   return { axes, trials, warnings };
 }
 
-function sweepName(paths: ProjectPaths, asked: string | undefined): string {
+export function sweepName(paths: ProjectPaths, asked: string | undefined): string {
   const taken = new Set(listSweeps(paths).map((s) => s.name));
   if (asked !== undefined) {
     if (!SWEEP_NAME.test(asked)) throw new KdError(`exp run: --name ${JSON.stringify(asked)}: use letters, digits, _ and -`);
@@ -98,11 +99,90 @@ function sweepName(paths: ProjectPaths, asked: string | undefined): string {
   return `sweep-${n}`;
 }
 
-const describeParams = (params: Record<string, unknown>) => Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
 
 /** A log file as a progress sink: a trial's stage lines go there, not to the terminal. */
 function logSink(file: string): ProgressOut {
   return { write: (text: string) => appendFileSync(file, text.replace(/\r\x1b\[K/g, '')) };
+}
+
+/** A trial's run: the whole pipeline in its workspace, its progress to its log, nested under its sweep's tracked run. */
+export function trialRunOptions(
+  trial: { dir: string; id: string; sweep: string; sweepRunId: string; jobs: number; argv: string[]; log: ProgressOut; observers: RunOptions['observers'] },
+  extra: Partial<RunOptions> = {},
+): RunOptions {
+  return {
+    cwd: trial.dir,
+    targets: [],
+    force: false,
+    downstream: false,
+    singleStage: false,
+    jobs: trial.jobs,
+    keepGoing: false,
+    runCache: true,
+    pull: false,
+    wait: false,
+    set: [],
+    argv: trial.argv,
+    observers: trial.observers,
+    progressOut: trial.log,
+    parentRunId: trial.sweepRunId,
+    runName: trial.id,
+    ...extra,
+    runTags: { 'kd.sweep': trial.sweep, 'kd.trial': trial.id, ...extra.runTags },
+  };
+}
+
+/** What a finished trial records: status, time, stage results, metrics and the first failure. */
+export function trialOutcome(report: RunReport | undefined, dir: string, seconds: number): Partial<TrialRecord> {
+  const failed = report?.stages.find((s) => s.result === 'failed');
+  return {
+    status: report && !report.interrupted && report.failed.length === 0 ? 'ok' : 'failed',
+    seconds,
+    stages: Object.fromEntries((report?.stages ?? []).map((s) => [s.name, s.result])),
+    metrics: workspaceMetrics(dir).metrics,
+    ...(report ? { runId: report.runId } : {}),
+    ...(report?.interrupted ? { error: 'interrupted' } : failed ? { error: `stage '${failed.name}' failed: ${(failed.error ?? '').split('\n')[0]}` } : {}),
+  };
+}
+
+/**
+ * The sweep as a tracked run of its own, delivered before the trials so they can nest under it
+ * (on this machine or on queue workers); `finish` ends it.
+ */
+export async function trackSweep(
+  options: Pick<SweepOptions, 'out' | 'argv' | 'observers'>,
+  root: string,
+  name: string,
+  axes: SweepAxis[],
+  runId: string,
+): Promise<{ finish(status: 'FINISHED' | 'FAILED' | 'KILLED'): Promise<void> }> {
+  let quiet = true;
+  const sweepLog: ProgressOut = { write: (text) => (quiet ? undefined : options.out.write(text)) };
+  const observers = await options.observers(root, sweepLog);
+  const notify = async (call: (o: PipelineObserver) => unknown) => {
+    for (const observer of observers) await Promise.resolve(call(observer)).catch((error: Error) => sweepLog.write(`kd-pipeline: warning: tracking: ${error.message}\n`));
+  };
+  await notify((o) =>
+    o.runStarted({
+      runId,
+      root,
+      startedAt: new Date().toISOString(),
+      user: os.userInfo().username,
+      pipelineFingerprint: '',
+      params: Object.fromEntries(axes.map((a) => [a.key, a.spec.slice(a.spec.indexOf('=') + 1)])),
+      argv: options.argv,
+      runName: `sweep ${name}`,
+      tags: { 'kd.sweep': name },
+    }),
+  );
+  await notify((o) => o.close());
+  quiet = false;
+  return {
+    async finish(status) {
+      await notify((o) => o.runFinished({ runId, status, endedAt: new Date().toISOString() }));
+      await notify((o) => o.close());
+    },
+  };
 }
 
 /** `exp run`: every trial in its own workspace, `jobs` at a time, sharing the project's caches. */
@@ -118,29 +198,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
   const runId = newRunId();
   writeSweep(paths, { name, runId, createdAt: new Date().toISOString(), axes: plan.axes.map((a) => ({ key: a.key, spec: a.spec, values: a.values })), trials: plan.trials.length });
 
-  // The sweep is a tracked run of its own, delivered before the trials so they can nest under it.
-  let quiet = true;
-  const sweepLog: ProgressOut = { write: (text) => (quiet ? undefined : options.out.write(text)) };
-  const observers = await options.observers(root, sweepLog);
-  const notify = async (call: (o: PipelineObserver) => unknown) => {
-    for (const observer of observers) await Promise.resolve(call(observer)).catch((error: Error) => sweepLog.write(`kd-pipeline: warning: tracking: ${error.message}\n`));
-  };
-  await notify((o) =>
-    o.runStarted({
-      runId,
-      root,
-      startedAt: new Date().toISOString(),
-      user: os.userInfo().username,
-      pipelineFingerprint: '',
-      params: Object.fromEntries(plan.axes.map((a) => [a.key, a.spec.slice(a.spec.indexOf('=') + 1)])),
-      argv: options.argv,
-      runName: `sweep ${name}`,
-      tags: { 'kd.sweep': name },
-    }),
-  );
-  await notify((o) => o.close());
-  quiet = false;
-
+  const tracking = await trackSweep(options, root, name, plan.axes, runId);
   const abort = new AbortController();
   const onSignal = () => {
     if (abort.signal.aborted) return;
@@ -149,15 +207,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
   };
   const queue = new PQueue({ concurrency: Math.max(1, options.jobs) });
   const stageJobs = Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, options.jobs)));
-  const done: TrialRecord[] = [];
-  let running = 0;
-  const counts = () => `${done.length} done, ${running} running, ${plan.trials.length - done.length - running} left`;
-  const best = () => {
-    if (!options.sortBy) return '';
-    const top = sortRows(done.filter((t) => t.status === 'ok').map(trialRow), options.sortBy, options.sortOrder ?? defaultOrder(options.sortBy))[0];
-    const value = top ? (top.metrics[options.sortBy] ?? top.params[options.sortBy]) : undefined;
-    return top && value !== undefined ? ` · best ${top.id} ${options.sortBy}=${typeof value === 'number' ? Number(value.toPrecision(4)) : JSON.stringify(value)}` : '';
-  };
+  const progress = new SweepProgress(options.out, plan.trials.length, options);
 
   const runTrial = async (index: number, planned: PlannedTrial): Promise<void> => {
     if (abort.signal.aborted) return;
@@ -167,49 +217,19 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
     const log = logSink(path.join(trialPaths.kdDir, 'trial.log'));
     const record: TrialRecord = { id, sweep: name, status: 'running', params: planned.params, startedAt: new Date().toISOString(), seconds: null, stages: {}, metrics: {} };
     writeTrial(dir, record);
-    running += 1;
-    options.out.write(`▶ ${id} ${describeParams(planned.params)} · ${counts()}\n`);
+    progress.started(id, planned.params);
     const began = performance.now();
     let report: RunReport | undefined;
     try {
-      report = await runPipeline({
-        cwd: dir,
-        targets: [],
-        force: false,
-        downstream: false,
-        singleStage: false,
-        jobs: stageJobs,
-        keepGoing: false,
-        runCache: true,
-        pull: false,
-        wait: false,
-        set: [],
-        argv: options.argv,
-        observers: (trialRoot) => options.observers(trialRoot, log),
-        progressOut: log,
-        signal: abort.signal,
-        parentRunId: runId,
-        runName: id,
-        runTags: { 'kd.sweep': name, 'kd.trial': id },
-      });
+      report = await runPipeline(
+        trialRunOptions({ dir, id, sweep: name, sweepRunId: runId, jobs: stageJobs, argv: options.argv, log, observers: (trialRoot) => options.observers(trialRoot, log) }, { signal: abort.signal }),
+      );
     } catch (error) {
       record.error = error instanceof KdError ? error.message : String((error as Error).stack ?? error);
     }
-    running -= 1;
-    const failed = report?.stages.find((s) => s.result === 'failed');
-    Object.assign(record, {
-      status: report && !report.interrupted && report.failed.length === 0 ? 'ok' : 'failed',
-      seconds: (performance.now() - began) / 1000,
-      stages: Object.fromEntries((report?.stages ?? []).map((s) => [s.name, s.result])),
-      metrics: workspaceMetrics(dir).metrics,
-      ...(report ? { runId: report.runId } : {}),
-      ...(report?.interrupted ? { error: 'interrupted' } : failed ? { error: `stage '${failed.name}' failed: ${(failed.error ?? '').split('\n')[0]}` } : {}),
-    });
+    Object.assign(record, trialOutcome(report, dir, (performance.now() - began) / 1000));
     writeTrial(dir, record);
-    done.push(record);
-    const ran = Object.values(record.stages).filter((r) => r === 'ran').length;
-    const outcome = record.status === 'ok' ? `✔ ${id} done in ${formatSeconds(record.seconds ?? 0)} (${ran} of ${Object.keys(record.stages).length} stages ran)` : `✖ ${id} failed: ${record.error ?? ''} (log: ${path.relative(root, path.join(trialPaths.kdDir, 'trial.log'))})`;
-    options.out.write(`${outcome} · ${counts()}${best()}\n`);
+    progress.ended(record, path.relative(root, path.join(trialPaths.kdDir, 'trial.log')));
   };
 
   process.on('SIGINT', onSignal);
@@ -220,12 +240,10 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    const status = abort.signal.aborted ? 'KILLED' : done.some((t) => t.status === 'failed') ? 'FAILED' : 'FINISHED';
-    await notify((o) => o.runFinished({ runId, status, endedAt: new Date().toISOString() }));
-    await notify((o) => o.close());
+    await tracking.finish(abort.signal.aborted ? 'KILLED' : progress.done.some((t) => t.status === 'failed') ? 'FAILED' : 'FINISHED');
     release();
   }
-  const trials = done.sort((a, b) => Number(a.id.slice(name.length + 1)) - Number(b.id.slice(name.length + 1)));
+  const trials = progress.done.sort((a, b) => Number(a.id.slice(name.length + 1)) - Number(b.id.slice(name.length + 1)));
   return { sweep: name, trials, warnings: plan.warnings, interrupted: abort.signal.aborted };
 }
 
