@@ -140,10 +140,14 @@ guarded.describe('queued sweeps: exp run --queue and workers in other clones', (
     const status = await home.kd(['exp', 'queue', 'status', 'f', '--json']);
     expect(status.json.sweeps[0].trials[0].error).toContain("this worker's 'in.txt' differs from the sweep's");
 
-    // Enqueued again, the refused trials get another chance; the worker with the same project runs them.
+    // Enqueued again, the refused trials get another chance; the worker with the same project runs
+    // them, fetching from the remote the input its clone lacks.
     expect((await home.kd(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', queue, '--name', 'g'])).code).toBe(0);
+    (same as Project).remove('in.txt');
     const right = worker(same as Project, queue);
     expect(await exited(right), right.output()).toBe(0);
+    expect(right.output()).toContain('in.txt from the remote');
+    expect((same as Project).read('in.txt')).toBe(home.read('in.txt'));
     shown = await home.kd(['exp', 'show', 'g', '--json']);
     const [ok, failed] = shown.json.experiments.filter((row: { id: string }) => row.id !== 'workspace');
     expect([ok.id, ok.status, failed.id, failed.status]).toEqual(['g.1', 'ok', 'g.2', 'failed']);

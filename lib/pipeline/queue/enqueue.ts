@@ -12,6 +12,7 @@ import { sweepTrials, writeSweep, type TrialRecord } from '../experiments/store.
 import { checkRedis, redisOptions, TRIALS_QUEUE } from './connection.js';
 import { parseRedisUrl } from './redis-url.js';
 import { refreshQueuedSweep, writeQueuedTrial } from './results.js';
+import { pushInputs } from './trial-inputs.js';
 import { projectIdentity, trialJobId, type TrialJob } from './trial-job.js';
 
 export interface EnqueueOptions extends Omit<SweepOptions, 'jobs'> {
@@ -26,7 +27,7 @@ const ATTEMPTS = 3;
 
 /**
  * `exp run --queue`: checks the flags and the queue, pushes to the default remote what the trials
- * need that it lacks (the workspace's outputs and the run-cache), then enqueues one job per trial
+ * need that it lacks (the workspace's outputs, the run-cache and the pipeline's inputs), then enqueues one job per trial
  * whose id is the trial's content, so enqueuing the same trial twice adds nothing.
  */
 export async function enqueueSweep(options: EnqueueOptions): Promise<SweepReport & { jobs: string[] }> {
@@ -50,6 +51,8 @@ export async function enqueueSweep(options: EnqueueOptions): Promise<SweepReport
   makeKdDir(paths);
   const runId = newRunId();
   const project = await projectIdentity(spec);
+  const inputFailure = await pushInputs(root, project);
+  if (inputFailure) throw new KdError(`${command}: pushing the pipeline's inputs to '${pushed.remote}' failed (${inputFailure}); nothing was enqueued`);
   const jobs: TrialJob[] = plan.trials.map((trial, i) => ({ sweep: name, index: i + 1, params: trial.params, paramsText: trial.text, project, sweepRunId: runId }));
   const jobIds = jobs.map((job) => trialJobId(project, job.paramsText));
   const createdAt = new Date().toISOString();

@@ -16,7 +16,8 @@ import { lockSchema } from '../lock.js';
  */
 const projectIdentitySchema = z.object({
   pipeline: z.string(),
-  inputs: z.record(z.string(), z.string().nullable()),
+  /** Each input's content hash and size (null: absent in the enqueuing clone). */
+  inputs: z.record(z.string(), z.object({ hash: z.string(), size: z.number().int().nonnegative() }).nullable()),
 });
 export type ProjectIdentity = z.infer<typeof projectIdentitySchema>;
 
@@ -41,7 +42,7 @@ export type TrialResult = z.infer<typeof trialResultSchema>;
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
 /** The inputs of a pipeline: deps that are no stage's out, nor inside one, nor a folder holding one. */
-function inputsOf(spec: PipelineSpec): string[] {
+export function inputsOf(spec: PipelineSpec): string[] {
   const outs = spec.stages.flatMap((stage) => stage.outs.map((out) => stagePath(stage, out.path)));
   const deps = spec.stages.flatMap((stage) => stage.deps.map((dep) => stagePath(stage, dep)));
   const produced = (dep: string) => outs.some((out) => dep === out || dep.startsWith(`${out}/`) || out.startsWith(`${dep}/`));
@@ -50,17 +51,21 @@ function inputsOf(spec: PipelineSpec): string[] {
 
 export async function projectIdentity(spec: PipelineSpec): Promise<ProjectIdentity> {
   const state = new StateStore(projectPaths(spec.root).state);
-  const inputs: Record<string, string | null> = {};
-  for (const input of inputsOf(spec)) inputs[input] = (await hashPath(path.join(spec.root, input), state))?.hash ?? null;
+  const inputs: ProjectIdentity['inputs'] = {};
+  for (const input of inputsOf(spec)) {
+    const hashed = await hashPath(path.join(spec.root, input), state);
+    inputs[input] = hashed ? { hash: hashed.hash, size: hashed.size } : null;
+  }
   return { pipeline: md5(readFileSync(path.join(spec.root, PIPELINE_FILE), 'utf8')), inputs };
 }
 
 /** Why a worker's clone cannot run the sweep's trials, or undefined when it is the same project. */
 export function projectDifference(sweep: ProjectIdentity, here: ProjectIdentity): string | undefined {
   if (sweep.pipeline !== here.pipeline) return `this worker's ${PIPELINE_FILE} differs from the sweep's`;
-  for (const [input, hash] of Object.entries(sweep.inputs)) {
-    if (here.inputs[input] === undefined) return `this worker's ${PIPELINE_FILE} does not use '${input}'`;
-    if (here.inputs[input] !== hash) return here.inputs[input] === null ? `'${input}' is missing in this worker's clone` : `this worker's '${input}' differs from the sweep's`;
+  for (const [input, content] of Object.entries(sweep.inputs)) {
+    const mine = here.inputs[input];
+    if (mine === undefined) return `this worker's ${PIPELINE_FILE} does not use '${input}'`;
+    if (mine?.hash !== content?.hash) return mine === null ? `'${input}' is missing in this worker's clone and on the remote` : `this worker's '${input}' differs from the sweep's`;
   }
   return undefined;
 }

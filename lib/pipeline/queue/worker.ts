@@ -20,6 +20,7 @@ import { checkRedis, lockMs, openRedis, redisOptions, TRIALS_QUEUE } from './con
 import { redisClaimer } from './redis-claims.js';
 import { parseRedisUrl } from './redis-url.js';
 import { trialJobOf } from './results.js';
+import { fetchMissingInputs } from './trial-inputs.js';
 import { projectDifference, projectIdentity, type TrialResult } from './trial-job.js';
 
 export interface WorkerOptions {
@@ -73,7 +74,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
     if (error instanceof KdError) throw new KdError(`worker: trials restore and publish through the project's default remote: ${error.message}`);
     throw error;
   }
-  const here = await projectIdentity(spec);
+  let here = await projectIdentity(spec);
   makeKdDir(paths);
   const redis = openRedis(target);
   const ttl = lockMs();
@@ -84,6 +85,11 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
   const runTrial = async (job: Job): Promise<TrialResult> => {
     const data = trialJobOf(job);
     const id = `${data.sweep}.${data.index}`;
+    const fetched = await fetchMissingInputs(root, data.project, here);
+    if (fetched.length > 0) {
+      options.out.write(`↓ ${fetched.join(', ')} from the remote (this clone lacked ${fetched.length === 1 ? 'it' : 'them'})\n`);
+      here = await projectIdentity(spec);
+    }
     const difference = projectDifference(data.project, here);
     if (difference) {
       report.trials.push({ id, job: String(job.id), status: 'failed', error: difference });
