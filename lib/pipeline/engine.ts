@@ -252,6 +252,10 @@ class PipelineRun {
         // Only now, with every out verified in the workspace, may the lock name their hashes.
         this.commitLock(stage.name, remembered);
         if (!local) this.runCache.put(check.fingerprint, remembered);
+        // Restored from this machine's own run-cache: the remote may lack it, and other machines
+        // waiting on the claim look there once it is released.
+        const unpublished = local ? await this.publish(stage, check.fingerprint, remembered) : undefined;
+        if (unpublished) return this.fail(stage, check, seconds(), unpublished);
         return this.restored(stage, check, remembered, seconds());
       }
       return await this.execute(stage, check, check.reasons, began);

@@ -43,6 +43,8 @@ let db = 0;
 /** A database of its own per test, so that one test's leftover trials never reach another's workers. */
 const freshQueue = () => `redis://127.0.0.1:${redis.port}/${++db}`;
 const worker = (p: Project, queue: string) => p.spawn(['worker', queue, '--once', '--json']);
+/** A queued trial's log in a worker's clone, or '' before the trial starts there. */
+const readTrialLog = (p: Project, sweep: string, n: number) => (p.exists(`.kd/exp/${sweep}/${n}/.kd/trial.log`) ? p.read(`.kd/exp/${sweep}/${n}/.kd/trial.log`) : '');
 
 guarded.describe('queued sweeps: exp run --queue and workers in other clones', () => {
   guarded.it('two workers in two clones run every trial of a sweep enqueued from a third, each upstream stage once; exp show and exp apply work there', async () => {
@@ -75,6 +77,21 @@ guarded.describe('queued sweeps: exp run --queue and workers in other clones', (
     expect((await home.kd(['status', '--check'])).code).toBe(0);
     expect(home.read('student.txt')).toBe('data\n');
   }, 90_000);
+
+  guarded.it('a stage a worker restores from its own clone\'s run-cache reaches the remote before its claim is released', async () => {
+    const [home, a, b] = await projectWithClones(2, { studentCmd: 'sleep 3' });
+    // Clone a has run the teacher before, so its trial restores it locally; the remote has never seen it.
+    expect((await (a as Project).kd(['run', 'teacher'])).code).toBe(0);
+    const queue = freshQueue();
+    expect((await home.kd(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', queue, '--name', 'r'])).code).toBe(0);
+    const first = worker(a as Project, queue);
+    // b starts once a's trial has passed the teacher (its student sleeps 3 s): the teacher must be on the remote by then.
+    await until(() => [1, 2].some((n) => /student/.test(readTrialLog(a as Project, 'r', n))), 'a\'s trial to reach its student stage');
+    const second = worker(b as Project, queue);
+    expect(await Promise.all([first, second].map(exited)), `${first.output()}\n---\n${second.output()}`).toEqual([0, 0]);
+    expect((a as Project).runs('teacher')).toBe(1); // its own local run, before the sweep
+    expect((b as Project).runs('teacher')).toBe(0);
+  }, 60_000);
 
   guarded.it('a worker stopped by SIGTERM hands its trial back; one SIGKILLed has it completed by another worker, and the remote holds only sound objects', async () => {
     const [home, a, b] = await projectWithClones(2, { studentCmd: 'sleep 3' });
