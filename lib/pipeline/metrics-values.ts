@@ -64,11 +64,11 @@ export function metricsFileQualifier(file: string): string {
  * different folders keep their whole path (`eval/scores.json/f1`) so that neither hides the other.
  */
 export function flatMetrics(byFile: MetricsByFile): Record<string, number> {
-  const byQualifier = new Map<string, number>();
-  for (const file of Object.keys(byFile)) byQualifier.set(metricsFileQualifier(file), (byQualifier.get(metricsFileQualifier(file)) ?? 0) + 1);
+  const qualifiers = Object.keys(byFile).map(metricsFileQualifier);
   const flat: Record<string, number> = {};
   for (const [file, values] of Object.entries(byFile)) {
-    const qualifier = byQualifier.get(metricsFileQualifier(file))! > 1 ? file : metricsFileQualifier(file);
+    const own = metricsFileQualifier(file);
+    const qualifier = qualifiers.filter((q) => q === own).length > 1 ? file : own;
     for (const [key, value] of Object.entries(values)) flat[qualifier ? `${qualifier}/${key}` : key] = value;
   }
   return flat;
