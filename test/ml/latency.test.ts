@@ -1,12 +1,20 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { measureLatency } from '../../lib/ml/evaluate/latency.js';
 
+// A predictor that takes exactly `ms` on a faked performance.now(): the measurement is checked
+// without depending on how loaded the machine is.
 function busyWait(ms: number): void {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
+  vi.advanceTimersByTime(ms);
 }
 
 describe('measureLatency', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('measures single-sentence percentiles and batched throughput of a predictor', async () => {
     const sizes: number[] = [];
     const result = await measureLatency((n) => {
