@@ -29,7 +29,7 @@ function paramList(params: Record<string, unknown>, prefix = '', out: KeyValue[]
   return out;
 }
 
-const tagFilter = (key: string, value: string) => `tags.\`${key}\` = '${value.replace(/'/g, "\\'")}'`;
+export const tagFilter = (key: string, value: string) => `tags.\`${key}\` = '${value.replace(/'/g, "\\'")}'`;
 const tagOf = (run: MlflowRun, key: string) => run.data.tags.find((t) => t.key === key)?.value;
 
 /** Replays journaled runs to the server idempotently: runs are found again by their `kd.run_id` tag. */

@@ -1,15 +1,21 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { freePort } from '../../lib/tracking/local-server.js';
 import { distillProject, expectedAccuracy } from '../pipeline/experiment-project.js';
 import { exited, removeProjects, until, type Project } from '../pipeline/harness.js';
 import { needs } from '../prerequisites.js';
+import { flakyProxy } from '../remote/flaky-proxy.js';
 import { startMoto, type MotoServer } from '../remote/moto.js';
 import { cloneOf } from '../remote/projects.js';
+import { tagOf, useMlflowServer } from '../tracking/helpers.js';
 import { redisMissing, startRedis, type RedisServer } from './redis.js';
 
 const guarded = needs(redisMissing(), 'install Debian\'s redis-server (`apt-get install -y redis-server`; `node scripts/test-env.mjs` does it as root)');
 
+const mlflow = useMlflowServer();
 let moto: MotoServer;
 let redis: RedisServer;
 let bucket = 0;
@@ -156,6 +162,7 @@ guarded.describe('queued sweeps: exp run --queue and workers in other clones', (
     expect(shown.json.experiments.filter((row: { id: string }) => row.id !== 'workspace').map((row: { status: string }) => row.status)).toEqual(['failed', 'failed']);
     const status = await home.kd(['exp', 'queue', 'status', 'f', '--json']);
     expect(status.json.sweeps[0].trials[0].error).toContain("this worker's 'in.txt' differs from the sweep's");
+    expect(wrong.output()).toContain('■ sweep f: 2 trials ended (2 failed); no MLflow server configured here');
 
     // Enqueued again, the refused trials get another chance; the worker with the same project runs
     // them, fetching from the remote the input its clone lacks.
@@ -174,23 +181,76 @@ guarded.describe('queued sweeps: exp run --queue and workers in other clones', (
     expect(home.read('.kd/exp/g/2/.kd/trial.json')).toContain("stage 'student' failed");
   }, 60_000);
 
-  guarded.it('workers reconnect after Redis restarts, and refuse to start without a reachable remote', async () => {
+  guarded.it('Redis restarted mid-sweep: with persistence each trial completes once; without it the waiting enqueuer puts the lost trials back and no stage runs twice', async () => {
+    const [home, a] = await projectWithClones(1, { studentCmd: 'sleep 2' });
+    // A restart shorter than the job lock: no running trial looks stalled to BullMQ.
+    for (const p of [home, a as Project]) p.env.KD_QUEUE_LOCK_MS = '15000';
+    const aof = mkdtempSync(path.join(os.tmpdir(), 'kd-redis-aof-'));
+    const restartMidTrial = async (sweep: string, temperatures: string, keep: boolean) => {
+      const own = await startRedis(undefined, keep ? aof : undefined);
+      const queue = `redis://127.0.0.1:${own.port}/0`;
+      const waiting = home.spawn(['exp', 'run', '-S', `student.temperature=${temperatures}`, '--queue', queue, '--name', sweep, '--wait']);
+      await until(() => waiting.output().includes('2 trials on the queue'), 'the sweep to be enqueued');
+      // Without --once: a worker that saw the queue empty after a lossy restart would leave.
+      const lasting = (a as Project).spawn(['worker', queue, '--json']);
+      try {
+        await until(() => [1, 2].some((n) => readTrialLog(a as Project, sweep, n).includes('student')), 'a trial to reach its student stage', 30_000);
+        await own.stop();
+        await new Promise((r) => setTimeout(r, 500));
+        const restarted = await startRedis(own.port, keep ? aof : undefined);
+        expect(await exited(waiting), waiting.output()).toBe(0);
+        expect(waiting.output()).toMatch(new RegExp(`✔ ${sweep}\\.1 done[\\s\\S]*✔ ${sweep}\\.2 done|✔ ${sweep}\\.2 done[\\s\\S]*✔ ${sweep}\\.1 done`));
+        lasting.kill('SIGINT');
+        expect(await exited(lasting), lasting.output()).toBe(130);
+        await restarted.stop();
+        return { waiting: waiting.output(), worker: lasting.output() };
+      } finally {
+        lasting.kill('SIGKILL');
+        await own.stop();
+      }
+    };
+
+    const kept = await restartMidTrial('p', '2,4', true);
+    expect(kept.waiting).not.toContain('the queue lost');
+    expect(kept.worker.match(/^✔ p\.\d done/gm)).toHaveLength(2); // each trial completed once
+    expect((a as Project).runs('teacher')).toBe(1);
+    expect((a as Project).runs('student')).toBe(2);
+
+    const lost = await restartMidTrial('l', '5,6', false);
+    expect(lost.waiting).toContain('the queue lost 2 trials of sweep l (Redis restarted without persistence?); enqueued again');
+    expect((a as Project).runs('teacher')).toBe(1);
+    expect((a as Project).runs('student')).toBe(4); // the interrupted trial's student stage, run once, is restored on the trial's second run
+  }, 120_000);
+
+  guarded.it('the remote unreachable for a while: a short outage is retried through, a long one fails the trial with the endpoint and the reason', async () => {
     const [home, a] = await projectWithClones(1);
-    const own = await startRedis();
-    const queue = `redis://127.0.0.1:${own.port}/0`;
+    const proxy = await flakyProxy(moto.endpoint, 'GET', 0);
+    (a as Project).env = { ...(a as Project).env, AWS_ENDPOINT_URL: proxy.endpoint, KD_REMOTE_RETRIES: '4' }; // waits of 0.25, 0.5, 1 and 2 s
+    const queue = freshQueue();
     const lasting = (a as Project).spawn(['worker', queue]);
     try {
       await until(() => lasting.output().includes('kd-pipeline: worker on'), 'the worker to start');
-      await own.stop();
-      const restarted = await startRedis(own.port);
-      await new Promise((r) => setTimeout(r, 500));
-      expect((await home.kd(['exp', 'run', '-S', 'student.temperature=2', '--queue', queue, '--name', 'r'])).code).toBe(0);
-      await until(() => lasting.output().includes('✔ r.1'), 'the worker to run the trial enqueued after the restart', 30_000);
+      proxy.outage(true);
+      expect((await home.kd(['exp', 'run', '-S', 'student.temperature=3', '--queue', queue, '--name', 'short'])).code).toBe(0);
+      await until(() => lasting.output().includes('▶ short.1'), 'the worker to take the trial');
+      await new Promise((r) => setTimeout(r, 1000));
+      proxy.outage(false);
+      await until(() => /[✔✖] short\.1/.test(lasting.output()), 'the trial to end', 30_000);
+      expect(lasting.output()).toMatch(/✔ short\.1 done/);
+
+      proxy.outage(true);
+      expect((await home.kd(['exp', 'run', '-S', 'student.temperature=5', '--queue', queue, '--name', 'long'])).code).toBe(0);
+      await until(() => /[✔✖] long\.1/.test(lasting.output()), 'the trial to end', 30_000);
+      const failure = lasting.output().split('\n').find((line) => line.startsWith('✖ long.1')) ?? '';
+      expect(failure).toContain(proxy.endpoint.replace('http://', ''));
+      expect(failure).toContain('gave up after 5 attempts');
+      const status = await home.kd(['exp', 'queue', 'status', 'long', '--json']);
+      expect(status.json.sweeps[0].trials[0]).toMatchObject({ state: 'completed', error: expect.stringContaining('gave up after 5 attempts') });
       lasting.kill('SIGINT');
       expect(await exited(lasting)).toBe(130);
-      await restarted.stop();
     } finally {
       lasting.kill('SIGKILL');
+      await proxy.close();
     }
 
     const cut = cloneOf(home);
@@ -198,5 +258,32 @@ guarded.describe('queued sweeps: exp run --queue and workers in other clones', (
     const refused = await cut.kd(['worker', redis.url, '--once']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/worker: trials restore and publish through the project's default remote: .*127\.0\.0\.1/);
-  }, 60_000);
+  }, 90_000);
+
+  guarded.it('a sweep enqueued without --wait: each trial run nests under the sweep\'s MLflow run, which the worker that ends the sweep finishes', async () => {
+    const [home, a, b] = await projectWithClones(2, { tracking: mlflow.server.uri });
+    const queue = freshQueue();
+    expect((await home.kd(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', queue, '--name', 'm'])).code).toBe(0);
+    const experiment = await mlflow.client.getOrCreateExperiment('sweep-test');
+    const sweepRun = async () => (await mlflow.client.searchRuns(experiment, "tags.`kd.sweep` = 'm'")).find((r) => tagOf(r, 'kd.trial') === undefined);
+    expect((await sweepRun())?.info.status).toBe('RUNNING');
+    const workers = [worker(a as Project, queue), worker(b as Project, queue)];
+    expect(await Promise.all(workers.map(exited)), workers.map((w) => w.output()).join('\n---\n')).toEqual([0, 0]);
+    expect(workers.map((w) => w.output()).join('\n')).toContain('■ sweep m: 2 trials ended (0 failed); its MLflow run is FINISHED');
+    const parent = await sweepRun();
+    expect(parent?.info.status).toBe('FINISHED');
+    const trials = (await mlflow.client.searchRuns(experiment, "tags.`kd.sweep` = 'm'")).filter((r) => tagOf(r, 'kd.trial') !== undefined);
+    expect(trials.map((r) => tagOf(r, 'kd.trial')).sort()).toEqual(['m.1', 'm.2']);
+    for (const trial of trials) {
+      expect(tagOf(trial, 'mlflow.parentRunId')).toBe(parent?.info.run_id);
+      expect(tagOf(trial, 'kd.worker')).toBe(os.hostname());
+      const temperature = tagOf(trial, 'kd.trial') === 'm.1' ? 2 : 4;
+      // One key per metric: the trial's run and its student stage's run log the same key and value.
+      const [student] = (await mlflow.client.searchRuns(experiment, `tags.\`mlflow.parentRunId\` = '${trial.info.run_id}'`)).filter((r) => tagOf(r, 'kd.stage') === 'student');
+      for (const run of [trial, student]) {
+        const [accuracy] = await mlflow.client.getMetricHistory(run!.info.run_id, 'student.accuracy');
+        expect(accuracy?.value).toBeCloseTo(expectedAccuracy(temperature, 0.5), 10);
+      }
+    }
+  }, 90_000);
 });

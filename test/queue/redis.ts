@@ -13,10 +13,15 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** A throw-away redis-server on 127.0.0.1 and a free port, persistence off (never the system service). */
-export async function startRedis(port?: number): Promise<RedisServer> {
+/**
+ * A throw-away redis-server on 127.0.0.1 and a free port (never the system service), persistence
+ * off unless `aofDir` is given: then every write goes to an append-only file there, which a server
+ * started again on the same folder reads back (a restart that keeps the queue).
+ */
+export async function startRedis(port?: number, aofDir?: string): Promise<RedisServer> {
   port ??= await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const persistence = aofDir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', aofDir] : ['--appendonly', 'no'];
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => void (output = (output + d.toString()).slice(-4000)));
   const deadline = Date.now() + 10_000;

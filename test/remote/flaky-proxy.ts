@@ -3,13 +3,21 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 /**
  * A TCP proxy on 127.0.0.1 in front of a real server that cuts the first `cuts` connections
  * carrying a request of the given method in the middle (after `afterBytes` of the answer for GET,
- * as soon as the request starts for PUT): network loss mid-transfer, to check retries.
+ * as soon as the request starts for PUT): network loss mid-transfer, to check retries. `outage(true)`
+ * makes the remote unreachable until `outage(false)`: open connections are cut, new ones refused.
  */
-export async function flakyProxy(target: string, method: 'GET' | 'PUT', cuts: number, afterBytes = 4096): Promise<{ endpoint: string; cut: () => number; close: () => Promise<void> }> {
+export async function flakyProxy(
+  target: string,
+  method: 'GET' | 'PUT',
+  cuts: number,
+  afterBytes = 4096,
+): Promise<{ endpoint: string; cut: () => number; outage: (on: boolean) => void; close: () => Promise<void> }> {
   const { hostname, port } = new URL(target);
   let done = 0;
+  let down = false;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
+    if (down) return void client.destroy();
     const upstream = connect(Number(port), hostname);
     sockets.add(client).add(upstream);
     let doomed = false;
@@ -45,6 +53,10 @@ export async function flakyProxy(target: string, method: 'GET' | 'PUT', cuts: nu
   return {
     endpoint,
     cut: () => done,
+    outage: (on: boolean) => {
+      down = on;
+      if (on) for (const socket of sockets) socket.destroy();
+    },
     close: () => {
       for (const socket of sockets) socket.destroy();
       return new Promise((resolve) => server.close(() => resolve()));

@@ -5,6 +5,8 @@ import type { RedisTarget } from './redis-url.js';
 
 /** The queue BullMQ keeps the trials in. */
 export const TRIALS_QUEUE = 'kd-trials';
+/** The queue of the sweeps' own jobs, each the parent of its trials' jobs. */
+export const SWEEPS_QUEUE = 'kd-sweeps';
 
 /** ioredis options for BullMQ: commands wait across reconnects (a Redis restart) instead of failing. */
 export function redisOptions(target: RedisTarget): RedisOptions {

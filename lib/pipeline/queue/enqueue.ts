@@ -12,6 +12,7 @@ import { sweepTrials, writeSweep, type TrialRecord } from '../experiments/store.
 import { checkRedis, redisOptions, TRIALS_QUEUE } from './connection.js';
 import { parseRedisUrl } from './redis-url.js';
 import { refreshQueuedSweep, writeQueuedTrial } from './results.js';
+import { addSweepFlow } from './sweep-job.js';
 import { pushInputs } from './trial-inputs.js';
 import { projectIdentity, trialJobId, type TrialJob } from './trial-job.js';
 
@@ -22,13 +23,11 @@ export interface EnqueueOptions extends Omit<SweepOptions, 'jobs'> {
   wait: boolean;
 }
 
-/** Attempts per trial: a worker stopped by Ctrl-C, or one that died (a stalled job), hands its trial back. */
-const ATTEMPTS = 3;
-
 /**
  * `exp run --queue`: checks the flags and the queue, pushes to the default remote what the trials
  * need that it lacks (the workspace's outputs, the run-cache and the pipeline's inputs), then enqueues one job per trial
- * whose id is the trial's content, so enqueuing the same trial twice adds nothing.
+ * whose id is the trial's content, so enqueuing the same trial twice adds nothing, all children of
+ * the sweep's own job.
  */
 export async function enqueueSweep(options: EnqueueOptions): Promise<SweepReport & { jobs: string[] }> {
   const command = 'exp run --queue';
@@ -64,7 +63,8 @@ export async function enqueueSweep(options: EnqueueOptions): Promise<SweepReport
   const queue = new Queue(TRIALS_QUEUE, { connection: redisOptions(target) });
   queue.on('error', () => undefined);
   try {
-    await queue.addBulk(jobs.map((job, i) => ({ name: `${name}.${job.index}`, data: job, opts: { jobId: jobIds[i] as string, attempts: ATTEMPTS, removeOnComplete: false, removeOnFail: false } })));
+    const enqueue = () => addSweepFlow(redisOptions(target), { name, runId }, jobs.map((data, i) => ({ id: jobIds[i] as string, data })));
+    await enqueue();
     // A trial already on the queue is not added again; one that never got a result (refused by a
     // worker whose project differed, or out of attempts) is given another chance.
     for (const jobId of new Set(jobIds)) {
@@ -73,7 +73,7 @@ export async function enqueueSweep(options: EnqueueOptions): Promise<SweepReport
     }
     options.out.write(`kd-pipeline: sweep ${name}: ${jobs.length} trials on the queue at ${target.display} (pushed ${pushed.pushed} objects to '${pushed.remote}'); start workers with \`kd-pipeline worker ${options.queue}\`\n`);
     if (!options.wait) return { sweep: name, trials: [], warnings: plan.warnings, interrupted: false, jobs: jobIds };
-    const trials = await follow(paths, queue, sweep, options);
+    const trials = await follow(paths, queue, sweep, options, enqueue);
     await tracking.finish(trials.some((t) => t.status === 'failed') ? 'FAILED' : 'FINISHED');
     return { sweep: name, trials, warnings: plan.warnings, interrupted: false, jobs: jobIds };
   } finally {
@@ -81,11 +81,21 @@ export async function enqueueSweep(options: EnqueueOptions): Promise<SweepReport
   }
 }
 
-/** `--wait`: polls the trials' jobs and prints a line as each starts and ends, until all have ended. */
-async function follow(paths: ReturnType<typeof projectPaths>, queue: Queue, sweep: Parameters<typeof refreshQueuedSweep>[2], options: EnqueueOptions): Promise<TrialRecord[]> {
+/**
+ * `--wait`: polls the trials' jobs and prints a line as each starts and ends, until all have ended.
+ * Trials the queue lost before they ended (Redis restarted without persistence) are enqueued again.
+ */
+async function follow(paths: ReturnType<typeof projectPaths>, queue: Queue, sweep: Parameters<typeof refreshQueuedSweep>[2], options: EnqueueOptions, enqueue: () => Promise<void>): Promise<TrialRecord[]> {
   const progress = new SweepProgress(options.out, sweep.trials, options);
   const seen = new Map<string, string>();
   for (;;) {
+    const running = new Set(sweepTrials(paths, sweep.name).filter((t) => t.record.status === 'running').map((t) => t.record.id));
+    let lost = 0;
+    for (const [i, jobId] of sweep.queue.jobs.entries()) if (running.has(`${sweep.name}.${i + 1}`) && !(await queue.getJob(jobId))) lost += 1;
+    if (lost > 0) {
+      options.out.write(`kd-pipeline: warning: the queue lost ${lost} trial${lost === 1 ? '' : 's'} of sweep ${sweep.name} (Redis restarted without persistence?); enqueued again\n`);
+      await enqueue();
+    }
     const states = await refreshQueuedSweep(paths, queue, sweep);
     const records = new Map(sweepTrials(paths, sweep.name).map((t) => [t.record.id, t.record]));
     for (const trial of states) {

@@ -4,8 +4,12 @@ import type { Redis } from 'ioredis';
 import type { FingerprintClaimer } from '../run-lock.js';
 
 // Renew or delete the claim only while it still holds our token: a claim that lapsed and was
-// taken by another worker is never extended or released by us.
-const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+// taken by another worker is never extended or released by us. One that is gone altogether (Redis
+// restarted without persistence) is set again, so no other worker takes the running stage.
+const RENEW = `local held = redis.call('get', KEYS[1])
+if held == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+if not held then return redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') end
+return 0`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 const claimKey = (fingerprint: string) => `kd:claim:${fingerprint}`;

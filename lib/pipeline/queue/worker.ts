@@ -16,8 +16,9 @@ import { trialDir, type TrialRecord } from '../experiments/store.js';
 import { trialOutcome, trialRunOptions } from '../experiments/sweep.js';
 import { describeParams } from '../experiments/sweep-progress.js';
 import { createTrialWorkspace } from '../experiments/workspace.js';
-import { checkRedis, lockMs, openRedis, redisOptions, TRIALS_QUEUE } from './connection.js';
+import { checkRedis, lockMs, openRedis, redisOptions, SWEEPS_QUEUE, TRIALS_QUEUE } from './connection.js';
 import { redisClaimer } from './redis-claims.js';
+import { sweepFinisher } from './sweep-job.js';
 import { parseRedisUrl } from './redis-url.js';
 import { trialJobOf } from './results.js';
 import { fetchMissingInputs } from './trial-inputs.js';
@@ -61,6 +62,8 @@ function progressObserver(job: Job): PipelineObserver {
  * pushed before its claim (in Redis, shared by every worker) is released, and the trial's lock and
  * metrics go back to the queue as the job's result. Ctrl-C/SIGTERM stops taking trials and hands
  * the running ones back; a worker that dies has its trials taken over once BullMQ's lock lapses.
+ * The worker also takes the sweeps' own jobs, each handed out once its last trial has ended, and
+ * ends the sweep's MLflow run.
  */
 export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
   const root = findProjectRoot(options.cwd);
@@ -130,15 +133,21 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
     return { record, lock: readLock(path.join(dir, 'pipeline.lock')) };
   };
 
-  const worker = new Worker(TRIALS_QUEUE, runTrial, { connection: redisOptions(target), concurrency: Math.max(1, options.jobs), lockDuration: ttl, stalledInterval: ttl, autorun: false });
-  worker.on('error', (error) => options.out.write(`kd-pipeline: warning: worker: ${error.message} (reconnecting)\n`));
+  const connection = redisOptions(target);
+  const trialsQueue = new Queue(TRIALS_QUEUE, { connection });
+  trialsQueue.on('error', () => undefined);
+  const workers = [
+    new Worker(TRIALS_QUEUE, runTrial, { connection, concurrency: Math.max(1, options.jobs), lockDuration: ttl, stalledInterval: ttl, autorun: false }),
+    new Worker(SWEEPS_QUEUE, sweepFinisher(root, trialsQueue, options.out), { connection, lockDuration: ttl, stalledInterval: ttl, autorun: false }),
+  ];
+  for (const worker of workers) worker.on('error', (error) => options.out.write(`kd-pipeline: warning: worker: ${error.message} (reconnecting)\n`));
   let stopping: Promise<void> | undefined;
   const stop = (signal?: NodeJS.Signals) => {
     if (signal && !report.signal) {
       report.signal = signal;
       options.out.write(`kd-pipeline: ${signal}: taking no more trials; running ones are handed back to the queue…\n`);
     }
-    stopping ??= worker.close();
+    stopping ??= Promise.all(workers.map((w) => w.close())).then(() => undefined);
     return stopping;
   };
   const onSignal = (signal: NodeJS.Signals) => void stop(signal);
@@ -146,24 +155,27 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
   process.on('SIGTERM', onSignal);
   options.out.write(`kd-pipeline: worker on ${target.display}, ${options.jobs} trial${options.jobs === 1 ? '' : 's'} at a time${options.once ? ', until the queue is empty' : ''}\n`);
   try {
-    const running = worker.run();
+    const running = Promise.all(workers.map((w) => w.run()));
     if (options.once) {
-      // A dead worker's trial counts as active until BullMQ's stalled check puts it back: wait for those too.
-      const queue = new Queue(TRIALS_QUEUE, { connection: redisOptions(target) });
-      queue.on('error', () => undefined);
+      // A dead worker's trial counts as active until BullMQ's stalled check puts it back: wait for
+      // those too, and for the sweeps' own jobs, which end once their last trial has.
+      const sweepsQueue = new Queue(SWEEPS_QUEUE, { connection });
+      sweepsQueue.on('error', () => undefined);
       try {
         while (!stopping) {
           await sleep(1000);
-          const counts = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'waiting-children');
-          if (Object.values(counts).every((n) => n === 0)) void stop();
+          const states = ['wait', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
+          const counts = [await trialsQueue.getJobCounts(...states), await sweepsQueue.getJobCounts(...states)];
+          if (counts.every((c) => Object.values(c).every((n) => n === 0))) void stop();
         }
       } finally {
-        await queue.close();
+        await sweepsQueue.close();
       }
     }
     await running;
     await stopping;
   } finally {
+    await trialsQueue.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     redis.disconnect();
