@@ -1,10 +1,10 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../lib/atomic-write.js';
-import { KdError } from '../lib/errors.js';
 import { writeDirAtomic } from '../lib/atomic-dir.js';
 import { loadTf } from '../lib/ml/backend/backend.js';
-import { EVALUATED_MODELS, evaluateClassifier, metricsJson, variantName, type EvaluatedModel, type ModelEvaluation } from '../lib/ml/evaluate/evaluation.js';
+import { EVALUATED_MODELS, metricsJson, scoreClassifier, variantName, type EvaluatedModel, type ModelEvaluation } from '../lib/ml/evaluate/evaluation.js';
+import { readTeacherEvaluation, TEACHER_EVALUATION_DIR } from '../lib/ml/evaluate/teacher-evaluation.js';
 import { renderEvaluationReport } from '../lib/ml/evaluate/evaluation-report.js';
 import { readHistories } from '../lib/ml/evaluate/history.js';
 import { classifierFromFiles, layersFiles, readFloatModel, type FloatModel } from '../lib/ml/models/layers-files.js';
@@ -21,11 +21,12 @@ import { reportStageTag } from '../lib/pipeline/stage-tags.js';
 
 /** The training stages' per-epoch histories (pipeline.yaml `plots`), drawn as curves in the report. */
 const PLOTS_DIR = 'artifacts/plots';
-const INPUTS = ['artifacts/data/train.jsonl', 'artifacts/data/test.jsonl', 'artifacts/data/labels.json', 'artifacts/vocab.json', ...EVALUATED_MODELS.map((m) => `artifacts/${m}`)];
+const INPUTS = ['artifacts/data/train.jsonl', 'artifacts/data/test.jsonl', 'artifacts/data/labels.json', 'artifacts/vocab.json', TEACHER_EVALUATION_DIR, 'artifacts/student', 'artifacts/baseline'];
 
 /**
- * Teacher, distilled student and baseline on the test split → artifacts/metrics.json and
- * artifacts/report/. Everything is computed before the first write, so a failure leaves no output.
+ * Teacher (scored by evaluate-teacher), distilled student and baseline on the test split →
+ * artifacts/metrics.json and artifacts/report/. Everything is computed before the first write, so
+ * a failure leaves no output.
  */
 /** The export's ONNX files of the student, or none (with the export stage's warning) when a layer has no ONNX translation. */
 function studentOnnx(student: FloatModel, labels: string[], tokenizer: 'words' | 'pieces'): Partial<Record<OnnxPrecision, Uint8Array>> {
@@ -47,19 +48,10 @@ export async function run(root: string): Promise<void> {
   reportStageTag('kd.backend', info.backend);
 
   const options = { latencyRuns: params.evaluate.latency_runs, throughputBatch: params.evaluate.throughput_batch };
-  const score = async (name: string, source: string, classifier: Classifier) => {
-    try {
-      return await evaluateClassifier(name, classifier, set, options);
-    } catch (error) {
-      // Typically a model trained with another text.max_len or label set than the test split's.
-      throw new KdError(`${source}: cannot predict the test split (${(error as Error).message})`);
-    } finally {
-      await classifier.dispose();
-    }
-  };
-  const evaluations = {} as Record<EvaluatedModel, ModelEvaluation>;
+  const score = (name: string, source: string, classifier: Classifier) => scoreClassifier(name, source, classifier, set, options);
   const context = { root, vocab: set.vocab, maxLen: set.maxLen };
-  for (const name of EVALUATED_MODELS) evaluations[name] = await score(name, `artifacts/${name}`, await loadClassifier(path.join(root, 'artifacts', name), context));
+  const evaluations = { teacher: readTeacherEvaluation(root, set.rows) } as Record<EvaluatedModel, ModelEvaluation>;
+  for (const name of ['student', 'baseline'] as const) evaluations[name] = await score(name, `artifacts/${name}`, await loadClassifier(path.join(root, 'artifacts', name), context));
   // The export stage's quantised variants, built in memory by the same code, so the report can
   // show what quantisation trades before anything is exported.
   const studentDir = path.join(root, 'artifacts/student');

@@ -8,7 +8,7 @@ import { timed } from '../timing.mjs';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(REPO, 'bin/kd-pipeline.js');
-export const STAGES = ['encoder', 'preprocess', 'build-vocab', 'train-teacher', 'generate-soft-labels', 'train-student', 'train-baseline', 'evaluate', 'export'];
+export const STAGES = ['encoder', 'preprocess', 'build-vocab', 'train-teacher', 'generate-soft-labels', 'train-student', 'train-baseline', 'evaluate-teacher', 'evaluate', 'export'];
 
 /** Prints `bench:<name>: message` and exits 1. */
 export function failer(name) {

@@ -45,6 +45,8 @@ let tags: Record<string, string>;
 beforeAll(async () => {
   root = await trainedProject();
   set = loadTestSet(root, MAX_LEN);
+  const teacher = cli(root, ['stage', 'evaluate-teacher']);
+  expect(teacher.status, teacher.stderr).toBe(0);
   const evaluate = cli(root, ['stage', 'evaluate']);
   expect(evaluate.status, evaluate.stderr).toBe(0);
   metrics = readJson(path.join(root, 'artifacts/metrics.json'));
@@ -127,7 +129,7 @@ describe('evaluate stage', () => {
     rmSync(path.join(bare, 'artifacts/student'), { recursive: true });
     const result = cli(bare, ['stage', 'evaluate']);
     expect(result.status).toBe(1);
-    expect(result.stderr.trim()).toBe('kd-pipeline: error: evaluate: missing input artifacts/student (run the stages that produce it first)');
+    expect(result.stderr.trim()).toBe('kd-pipeline: error: evaluate: missing inputs artifacts/teacher-eval, artifacts/student (run the stages that produce them first)');
     expect(existsSync(path.join(bare, 'artifacts/report'))).toBe(false);
     expect(existsSync(path.join(bare, 'artifacts/metrics.json'))).toBe(false);
     // Nor does export run without the evaluation it quotes.
@@ -135,14 +137,27 @@ describe('evaluate stage', () => {
     expect(exported.stderr).toMatch(/export: missing inputs artifacts\/student, artifacts\/metrics\.json/);
     expect(existsSync(path.join(bare, 'artifacts/export'))).toBe(false);
   });
+  it('refuses a teacher evaluation of another test split, naming its file, and writes nothing', async () => {
+    const other = await trainedProject();
+    expect(cli(other, ['stage', 'evaluate-teacher']).status).toBe(0);
+    const file = path.join(other, 'artifacts/teacher-eval/evaluation.json');
+    const evaluation = readJson(file);
+    evaluation.predictions.pop();
+    writeFileSync(file, JSON.stringify(evaluation));
+    const result = cli(other, ['stage', 'evaluate']);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(`kd-pipeline: error: artifacts/teacher-eval/evaluation.json: scores ${set.rows - 1} test sentences, the test split has ${set.rows}; run evaluate-teacher again`);
+    expect(existsSync(path.join(other, 'artifacts/metrics.json'))).toBe(false);
+  });
+
   it('refuses a teacher trained with another text.max_len, naming it, and writes nothing; the student reads any length', async () => {
     const other = await trainedProject();
     const params = path.join(other, 'params.yaml');
     writeFileSync(params, readFileSync(params, 'utf8').replace(`max_len: ${MAX_LEN}`, `max_len: ${MAX_LEN + 1}`));
-    const evaluate = cli(other, ['stage', 'evaluate']);
+    const evaluate = cli(other, ['stage', 'evaluate-teacher']);
     expect(evaluate.status).toBe(1);
     expect(evaluate.stderr).toMatch(/(^|\n)kd-pipeline: error: artifacts\/teacher: cannot predict the test split \(.*\[null,6\].*\)\n$/);
-    expect(existsSync(path.join(other, 'artifacts/report'))).toBe(false);
+    expect(existsSync(path.join(other, 'artifacts/teacher-eval'))).toBe(false);
     // The student reads ids of any length, so its export follows the new text.max_len.
     copyFileSync(path.join(root, 'artifacts/metrics.json'), path.join(other, 'artifacts/metrics.json'));
     const exported = cli(other, ['stage', 'export']);

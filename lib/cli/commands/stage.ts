@@ -10,6 +10,7 @@ export const STAGES = [
   'generate-soft-labels',
   'train-student',
   'train-baseline',
+  'evaluate-teacher',
   'evaluate',
   'export',
 ] as const;

@@ -1,3 +1,4 @@
+import { KdError } from '../../errors.js';
 import { predictProbabilities, timeInference } from './inference.js';
 import type { LatencyResult } from './latency.js';
 import { agreement, argmax, calibrationError, classificationReport, reliabilityBins, subsetAccuracy, type ClassificationReport, type ReliabilityBin } from './metrics.js';
@@ -44,6 +45,18 @@ export async function evaluateClassifier(name: string, classifier: Classifier, s
     sizeBytes: classifier.sizeBytes,
     latency: await timeInference(classifier, set.inputs, options.latencyRuns, options.throughputBatch),
   };
+}
+
+/** evaluateClassifier, with a failure named by the model's folder; the classifier is disposed of. */
+export async function scoreClassifier(name: string, source: string, classifier: Classifier, set: TestSet, options: EvaluateOptions): Promise<ModelEvaluation> {
+  try {
+    return await evaluateClassifier(name, classifier, set, options);
+  } catch (error) {
+    // Typically a model trained with another text.max_len or label set than the test split's.
+    throw new KdError(`${source}: cannot predict the test split (${(error as Error).message})`);
+  } finally {
+    await classifier.dispose();
+  }
 }
 
 /**
