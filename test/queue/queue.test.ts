@@ -150,6 +150,21 @@ guarded.describe('queued sweeps: exp run --queue and workers in other clones', (
     await jobs.close();
   }, 30_000);
 
+  guarded.it('exp queue cancel removes the trials no worker has started; the sweep\'s job then ends the sweep KILLED', async () => {
+    const [home, a] = await projectWithClones(1);
+    const queue = freshQueue();
+    expect((await home.kd(['exp', 'run', '-S', 'student.temperature=2,4', '--queue', queue, '--name', 'c'])).code).toBe(0);
+    const cancelled = await home.kd(['exp', 'queue', 'cancel', 'c', '--json']);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled.json).toEqual({ cancelled: ['c.1', 'c.2'], running: [] });
+    const shown = await home.kd(['exp', 'show', 'c', '--json']);
+    expect(shown.json.experiments.filter((row: { id: string }) => row.id !== 'workspace').map((row: { status: string }) => row.status)).toEqual(['failed', 'failed']);
+    const idle = worker(a as Project, queue);
+    expect(await exited(idle), idle.output()).toBe(0);
+    expect(idle.output()).toContain('■ sweep c: 2 trials ended (0 failed, 2 cancelled); no MLflow server configured here');
+    expect((a as Project).runs('teacher')).toBe(0);
+  }, 60_000);
+
   guarded.it('a trial fails with its reason on a worker whose project differs, and a failing stage is recorded while the sweep goes on', async () => {
     const [home, same, other] = await projectWithClones(2, { studentCmd: 'test ${student.temperature} != 4' });
     (other as Project).write('in.txt', 'other data\n');
