@@ -25,9 +25,9 @@ export interface EnqueueOptions extends Omit<SweepOptions, 'jobs'> {
 
 /**
  * `exp run --queue`: checks the flags and the queue, pushes to the default remote what the trials
- * need that it lacks (the workspace's outputs, the run-cache and the pipeline's inputs), then enqueues one job per trial
- * whose id is the trial's content, so enqueuing the same trial twice adds nothing, all children of
- * the sweep's own job.
+ * need that it lacks (the workspace's outputs, the run-cache and the pipeline's inputs), then
+ * enqueues the sweep as a BullMQ flow: the sweep's own job, parent of one job per trial whose id is
+ * the trial's content (enqueuing the same trial twice adds nothing).
  */
 export async function enqueueSweep(options: EnqueueOptions): Promise<SweepReport & { jobs: string[] }> {
   const command = 'exp run --queue';
