@@ -4,7 +4,7 @@ import { scoreClassifier } from '../lib/ml/evaluate/evaluation.js';
 import { TEACHER_EVALUATION_DIR, writeTeacherEvaluation } from '../lib/ml/evaluate/teacher-evaluation.js';
 import { loadClassifier } from '../lib/ml/models/model-io.js';
 import { loadMlParams } from '../lib/ml/params.js';
-import { loadTestSet, loadUnseenWordRows, requireInputs } from '../lib/ml/data/test-set.js';
+import { loadScoringSet, requireInputs } from '../lib/ml/data/test-set.js';
 
 const INPUTS = ['artifacts/data/train.jsonl', 'artifacts/data/test.jsonl', 'artifacts/data/labels.json', 'artifacts/vocab.json', 'artifacts/teacher'];
 
@@ -15,8 +15,7 @@ const INPUTS = ['artifacts/data/train.jsonl', 'artifacts/data/test.jsonl', 'arti
 export async function run(root: string): Promise<void> {
   const params = loadMlParams(root);
   requireInputs(root, 'evaluate-teacher', INPUTS);
-  const loaded = loadTestSet(root, params.text.max_len);
-  const set = { ...loaded, unseenWordRows: loadUnseenWordRows(root, loaded) };
+  const set = loadScoringSet(root, params.text.max_len);
   const { info } = await loadTf();
   const options = { latencyRuns: params.evaluate.latency_runs, throughputBatch: params.evaluate.throughput_batch };
   const classifier = await loadClassifier(path.join(root, 'artifacts/teacher'), { root, vocab: set.vocab, maxLen: set.maxLen });

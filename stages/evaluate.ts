@@ -16,7 +16,7 @@ import { loadClassifier, modelInputEncoder, type Classifier } from '../lib/ml/mo
 import { loadMlParams } from '../lib/ml/params.js';
 import { transferMetrics } from '../lib/ml/evaluate/transfer-set.js';
 import { readTransferMeta, SOFT_LABELS_DIR } from '../lib/ml/train/soft-labels.js';
-import { loadTestSet, loadUnseenWordRows, requireInputs } from '../lib/ml/data/test-set.js';
+import { loadScoringSet, requireInputs } from '../lib/ml/data/test-set.js';
 import { reportStageTag } from '../lib/pipeline/stage-tags.js';
 
 /** The training stages' per-epoch histories (pipeline.yaml `plots`), drawn as curves in the report. */
@@ -42,8 +42,7 @@ function studentOnnx(student: FloatModel, labels: string[], tokenizer: 'words' |
 export async function run(root: string): Promise<void> {
   const params = loadMlParams(root);
   requireInputs(root, 'evaluate', INPUTS);
-  const loaded = loadTestSet(root, params.text.max_len);
-  const set = { ...loaded, unseenWordRows: loadUnseenWordRows(root, loaded) };
+  const set = loadScoringSet(root, params.text.max_len);
   const { info } = await loadTf();
   reportStageTag('kd.backend', info.backend);
 

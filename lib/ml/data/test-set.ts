@@ -63,3 +63,9 @@ export function loadUnseenWordRows(root: string, set: TestSet): number[] {
     set.inputs.map((input) => input.tokens),
   );
 }
+
+/** The test split with its unseen-word rows: what evaluate-teacher and evaluate score every model on. */
+export function loadScoringSet(root: string, maxLen: number): TestSet {
+  const loaded = loadTestSet(root, maxLen);
+  return { ...loaded, unseenWordRows: loadUnseenWordRows(root, loaded) };
+}
