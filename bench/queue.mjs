@@ -10,8 +10,11 @@
 // Both sides start from the same point: a project that has run the default pipeline once and
 // pushed it (not measured), so every trial runs the stages the keys reach; (a) is a copy with its
 // .kd/ (the local cache has everything), (b)'s workers are fresh clones that restore what they
-// need from the remote. Options: --tiny (small models and epochs: a smoke test, not the figures),
-// --keep. Needs `npm run build`, models/encoder, moto (`node scripts/test-env.mjs`) and redis-server.
+// need from the remote. `--rounds N` repeats the pair, alternating the order (a b, b a, …) and
+// giving each round its own bucket and queue, so that a machine whose load drifts favours neither
+// side; the goal is judged on the sums. Options: --tiny (small models and epochs: a smoke test, not
+// the figures), --rounds 1, --keep. Needs `npm run build`, models/encoder, moto
+// (`node scripts/test-env.mjs`) and redis-server.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -28,7 +31,9 @@ const TINY = ['teacher.transformer.head.train.epochs=5', 'text.max_len=16', 'voc
 const ENCODER = path.join(REPO, 'models', 'encoder');
 const MOTO = path.join(REPO, '.venv', 'bin', 'moto_server');
 
-const { values: opts } = parseArgs({ options: { tiny: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false } } });
+const { values: opts } = parseArgs({ options: { tiny: { type: 'boolean', default: false }, rounds: { type: 'string', default: '1' }, keep: { type: 'boolean', default: false } } });
+const ROUNDS = Number(opts.rounds);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) fail(`--rounds: expected a whole number ≥ 1, got ${opts.rounds}`);
 if (!existsSync(path.join(REPO, 'dist', 'lib', 'cli', 'main.js'))) fail('dist/ is missing; build first with `npm run build`');
 if (!existsSync(path.join(ENCODER, 'config.json'))) fail('models/encoder is missing; fetch it with `npm run setup`');
 if (!existsSync(MOTO)) fail('moto is not installed: run `node scripts/test-env.mjs`');
@@ -54,12 +59,10 @@ const endpoint = `http://127.0.0.1:${motoPort}`;
 servers.push(spawn(MOTO, ['-H', '127.0.0.1', '-p', String(motoPort)], { stdio: 'ignore' }));
 const redisPort = await freePort();
 servers.push(spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
-const QUEUE = `redis://127.0.0.1:${redisPort}/0`;
 for (let i = 0; !(await fetch(`${endpoint}/moto-api/`).then(() => true, () => false)); i++) {
   if (i > 300) fail('moto_server did not start');
   await new Promise((r) => setTimeout(r, 200));
 }
-await fetch(`${endpoint}/bench`, { method: 'PUT' });
 
 // No MLflow server: runs are journaled only. Fake credentials, nothing from ~/.aws.
 const ENV = {
@@ -136,36 +139,63 @@ for (const assignment of [`teacher.transformer.model=${ENCODER}`, ...(opts.tiny 
   doc.setIn(assignment.slice(0, eq).split('.'), parse(assignment.slice(eq + 1)));
 }
 writeFileSync(path.join(base, 'params.yaml'), doc.toString());
-cli(base, ['remote', 'add', 'origin', 's3://bench/cache']);
+cli(base, ['remote', 'add', 'origin', 's3://bench-0/cache']);
+await fetch(`${endpoint}/bench-0`, { method: 'PUT' });
 const first = cli(base, ['run']).seconds;
-cli(base, ['push']);
-console.log(`starting point: the full run ${fmt(first)}, pushed to moto`);
+console.log(`starting point: the full run ${fmt(first)}`);
 
-// (a) here: a copy with its .kd/ and outputs.
-const local = tempDir('local');
-cpSync(base, local, { recursive: true });
-const localWall = cli(local, ['exp', 'run', ...GRID, '--jobs', '2', '--name', 'grid']).seconds;
-const localTimes = trialTimes(rowsOf(local, 'grid'), [local], 'grid');
+/** A copy of the starting point whose remote is a bucket of its own, holding what the starting point computed. */
+async function startingPoint(round) {
+  const dir = tempDir(`round${round}`);
+  cpSync(base, dir, { recursive: true });
+  await fetch(`${endpoint}/bench-${round}`, { method: 'PUT' });
+  cli(dir, ['remote', 'add', 'origin', `s3://bench-${round}/cache`, '--force']);
+  cli(dir, ['push']);
+  return dir;
+}
 
-// (b) the queue: the enqueuing clone is a copy like (a)'s; the workers are fresh clones.
-const home = tempDir('home');
-cpSync(base, home, { recursive: true });
-const workers = [cloneFrom(base, 'worker-a'), cloneFrom(base, 'worker-b')];
-const began = performance.now();
-const enqueue = cli(home, ['exp', 'run', ...GRID, '--queue', QUEUE, '--name', 'grid']).seconds;
-const logs = await Promise.all(workers.map((dir) => spawnCli(dir, ['worker', QUEUE, '--once'])));
-const queueWall = (performance.now() - began) / 1000;
-const queueRows = rowsOf(home, 'grid');
-const queueTimes = trialTimes(queueRows, workers, 'grid');
-if (queueRows.some((r) => r.status !== 'ok') || localTimes.some((t) => t.status !== 'ok')) fail('a trial failed');
+/** (a) here: a copy with its .kd/ and outputs. */
+function runLocal(start) {
+  const local = tempDir('local');
+  cpSync(start, local, { recursive: true });
+  const wall = cli(local, ['exp', 'run', ...GRID, '--jobs', '2', '--name', 'grid']).seconds;
+  return { wall, times: trialTimes(rowsOf(local, 'grid'), [local], 'grid') };
+}
 
-for (const [i, log] of logs.entries()) console.log(`worker ${'ab'[i]}: ${log.split('\n').filter((line) => /^[▶✔✖↩]/.test(line)).join(' | ')}`);
-const ratio = queueWall / localWall;
-console.log(`(a) exp run --jobs 2 here: ${fmt(localWall)}`);
-console.log(`(b) exp run --queue + two workers in fresh clones: ${fmt(queueWall)} (enqueue, push included: ${fmt(enqueue)}) = ${ratio.toFixed(2)}× (a) (goal ≤ ${GOAL}×: ${ratio <= GOAL ? 'met' : 'MISSED'})`);
+/** (b) the queue: the enqueuing clone is a copy like (a)'s; the workers are fresh clones. */
+async function runQueue(start, round) {
+  const queue = `redis://127.0.0.1:${redisPort}/${round}`;
+  const home = tempDir('home');
+  cpSync(start, home, { recursive: true });
+  const workers = [cloneFrom(start, 'worker-a'), cloneFrom(start, 'worker-b')];
+  const began = performance.now();
+  const enqueue = cli(home, ['exp', 'run', ...GRID, '--queue', queue, '--name', 'grid']).seconds;
+  const logs = await Promise.all(workers.map((dir) => spawnCli(dir, ['worker', queue, '--once'])));
+  const wall = (performance.now() - began) / 1000;
+  const rows = rowsOf(home, 'grid');
+  if (rows.some((r) => r.status !== 'ok')) fail('a queued trial failed');
+  for (const [i, log] of logs.entries()) console.log(`  worker ${'ab'[i]}: ${log.split('\n').filter((line) => /^[▶✔✖↩■]/.test(line)).join(' | ')}`);
+  return { wall, enqueue, times: trialTimes(rows, workers, 'grid') };
+}
+
 const outside = (times) => times.map((t) => t.wall - t.stages);
-console.log(`per trial outside the stages it ran (restores, pulls and pushes, the engine): here mean ${mean(outside(localTimes)).toFixed(2)} s, on a worker mean ${mean(outside(queueTimes)).toFixed(2)} s`);
-console.log(`the queue's cost per trial, (b) − (a) over ${queueTimes.length} trials: ${((queueWall - localWall) / queueTimes.length).toFixed(2)} s`);
-for (const [label, times] of [['here', localTimes], ['queue', queueTimes]]) for (const t of times) console.log(`    ${label} ${t.id}: ${fmt(t.wall)} wall, ${fmt(t.stages)} in stages that ran`);
+const rounds = [];
+for (let round = 1; round <= ROUNDS; round++) {
+  const start = await startingPoint(round);
+  const order = round % 2 === 1 ? ['a', 'b'] : ['b', 'a'];
+  const result = { load: os.loadavg()[0] };
+  for (const side of order) result[side] = side === 'a' ? runLocal(start) : await runQueue(start, round);
+  if (result.a.times.some((t) => t.status !== 'ok')) fail('a local trial failed');
+  rounds.push(result);
+  const { a, b } = result;
+  console.log(`round ${round} (${order.join(' then ')}; load ${result.load.toFixed(1)} → ${os.loadavg()[0].toFixed(1)}): (a) exp run --jobs 2 here ${fmt(a.wall)}; (b) exp run --queue + two workers in fresh clones ${fmt(b.wall)} (the enqueue, its push included: ${fmt(b.enqueue)}) = ${(b.wall / a.wall).toFixed(2)}×`);
+  console.log(`  per trial outside the stages it ran (restores, pulls and pushes, the engine): here mean ${mean(outside(a.times)).toFixed(2)} s, on a worker mean ${mean(outside(b.times)).toFixed(2)} s`);
+  for (const [label, times] of [['here', a.times], ['queue', b.times]]) for (const t of times) console.log(`    ${label} ${t.id}: ${fmt(t.wall)} wall, ${fmt(t.stages)} in stages that ran`);
+}
+const sum = (side) => rounds.reduce((total, r) => total + r[side].wall, 0);
+const ratio = sum('b') / sum('a');
+const trials = rounds.reduce((n, r) => n + r.b.times.length, 0);
+console.log(`(b) ÷ (a) over ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}: ${fmt(sum('b'))} ÷ ${fmt(sum('a'))} = ${ratio.toFixed(2)}× (goal ≤ ${GOAL}×: ${ratio <= GOAL ? 'met' : 'MISSED'})`);
+console.log(`the queue's cost per trial, (b) − (a) over ${trials} trials: ${((sum('b') - sum('a')) / trials).toFixed(2)} s`);
 if (opts.keep) console.log(`projects kept: ${temps.join(' ')}`);
 process.exit(0);
