@@ -73,6 +73,8 @@ export const studentModelSchema = z.strictObject({
   /** cnn: filters per kernel width. */
   filters: z.number().int().positive(),
   kernel_sizes: z.array(z.number().int().positive()).min(1),
+  /** Dropout on the pooled features while training (a fresh mask per step); the saved student has none. */
+  dropout: z.number().min(0).max(0.9),
 });
 export type StudentModel = z.infer<typeof studentModelSchema>;
 
@@ -119,6 +121,8 @@ export const mlParamsSchema = z.object({
       ngram_prob: z.number().min(0).max(1),
       replace_prob: z.number().min(0).max(1).default(0),
       replace_top_k: z.number().int().positive().default(5),
+      /** Mixed sentences per training sentence: its start joined to another's end, labelled by the teacher (0 = none). */
+      mix_copies: z.number().int().nonnegative().default(0),
     }),
     /** Also label every vocabulary word on its own (teaches the student words the training split never shows). */
     vocabulary_words: z.boolean().default(false),
@@ -142,6 +146,8 @@ export const mlParamsSchema = z.object({
     init: z.enum(['encoder', 'random']).default('random'),
     model: studentModelSchema.partial().default({}),
     train: trainSchema,
+    /** Keys of `train` set for one size only, e.g. {base: {learning_rate: 0.003}}: a larger student overfits the transfer set sooner. */
+    train_by_size: z.strictObject(Object.fromEntries(STUDENT_SIZES.map((size) => [size, trainSchema.partial().optional()])) as Record<StudentSize, z.ZodOptional<ReturnType<typeof trainSchema.partial>>>).default({}),
     temperature: z.number().positive(),
     alpha: z.number().min(0).max(1),
     loss: z.enum(['kl', 'mse']),
