@@ -9,14 +9,22 @@ import { parseOrThrow } from '../validation.js';
  * The ML sections of params.yaml. Every section is strict, so a typo such as `student.temprature`
  * is an error naming the key instead of a silently ignored setting.
  */
-const trainSchema = z.strictObject({
+const trainKeys = {
   epochs: z.number().int().positive(),
   batch_size: z.number().int().positive(),
   learning_rate: z.number().positive(),
-  warmup_epochs: z.number().int().nonnegative().default(0),
-  decay: z.enum(['cosine', 'none']).default('none'),
-  patience: z.number().int().positive().default(3),
+  warmup_epochs: z.number().int().nonnegative(),
+  decay: z.enum(['cosine', 'none']),
+  patience: z.number().int().positive(),
+};
+const trainSchema = z.strictObject({
+  ...trainKeys,
+  warmup_epochs: trainKeys.warmup_epochs.default(0),
+  decay: trainKeys.decay.default('none'),
+  patience: trainKeys.patience.default(3),
 });
+/** Some keys of a train section, no defaults: what they leave out stays as the section has it. */
+const trainOverrides = z.strictObject(trainKeys).partial().optional();
 
 const fraction = z.number().min(0).max(0.9);
 
@@ -146,8 +154,8 @@ export const mlParamsSchema = z.object({
     init: z.enum(['encoder', 'random']).default('random'),
     model: studentModelSchema.partial().default({}),
     train: trainSchema,
-    /** Keys of `train` set for one size only, e.g. {base: {learning_rate: 0.003}}: a larger student overfits the transfer set sooner. */
-    train_by_size: z.strictObject(Object.fromEntries(STUDENT_SIZES.map((size) => [size, trainSchema.partial().optional()])) as Record<StudentSize, z.ZodOptional<ReturnType<typeof trainSchema.partial>>>).default({}),
+    /** Keys of `train` set for one size only, e.g. {base: {learning_rate: 0.01}}: the sizes overfit the transfer set at different rates. */
+    train_by_size: z.strictObject({ tiny: trainOverrides, small: trainOverrides, base: trainOverrides }).default({}),
     temperature: z.number().positive(),
     alpha: z.number().min(0).max(1),
     loss: z.enum(['kl', 'mse']),
