@@ -2,6 +2,7 @@ import path from 'node:path';
 import { loadTf } from '../lib/ml/backend/backend.js';
 import { distillationLoss } from '../lib/ml/distill.js';
 import { studentSpec } from '../lib/ml/models/student.js';
+import { studentTrain } from '../lib/ml/models/student-sizes.js';
 import { loadMlParams } from '../lib/ml/params.js';
 import { readTransferSet, SOFT_LABELS_DIR } from '../lib/ml/train/soft-labels.js';
 import { DATA_DIR, readTrainingInputs, studentHardLabelData, studentIds, VOCAB_FILE } from '../lib/ml/data/train-data.js';
@@ -46,7 +47,7 @@ export async function run(root: string): Promise<void> {
     memberDirs: false,
     trainRows: rows.length,
     valLabels: inputs.val.map((example) => example.y),
-    trainParams: params.student.train,
+    trainParams: studentTrain(params.student),
     loss: (logits, batch) => distillationLoss(tf, logits, batch.teacherLogits!, batch.labels, { temperature, alpha, loss }, batch.labelled),
     seed: params.seed,
     fingerprint: { params: { seed: params.seed, max_len: params.text.max_len, student: params.student }, inputs: [DATA_DIR, VOCAB_FILE, SOFT_LABELS_DIR, ...student.extraInputs] },

@@ -9,14 +9,22 @@ import { parseOrThrow } from '../validation.js';
  * The ML sections of params.yaml. Every section is strict, so a typo such as `student.temprature`
  * is an error naming the key instead of a silently ignored setting.
  */
-const trainSchema = z.strictObject({
+const trainKeys = {
   epochs: z.number().int().positive(),
   batch_size: z.number().int().positive(),
   learning_rate: z.number().positive(),
-  warmup_epochs: z.number().int().nonnegative().default(0),
-  decay: z.enum(['cosine', 'none']).default('none'),
-  patience: z.number().int().positive().default(3),
+  warmup_epochs: z.number().int().nonnegative(),
+  decay: z.enum(['cosine', 'none']),
+  patience: z.number().int().positive(),
+};
+const trainSchema = z.strictObject({
+  ...trainKeys,
+  warmup_epochs: trainKeys.warmup_epochs.default(0),
+  decay: trainKeys.decay.default('none'),
+  patience: trainKeys.patience.default(3),
 });
+/** Some keys of a train section, no defaults: what they leave out stays as the section has it. */
+const trainOverrides = z.strictObject(trainKeys).partial().optional();
 
 const fraction = z.number().min(0).max(0.9);
 
@@ -73,6 +81,8 @@ export const studentModelSchema = z.strictObject({
   /** cnn: filters per kernel width. */
   filters: z.number().int().positive(),
   kernel_sizes: z.array(z.number().int().positive()).min(1),
+  /** Dropout on the pooled features while training (a fresh mask per step); the saved student has none. */
+  dropout: z.number().min(0).max(0.9),
 });
 export type StudentModel = z.infer<typeof studentModelSchema>;
 
@@ -119,6 +129,8 @@ export const mlParamsSchema = z.object({
       ngram_prob: z.number().min(0).max(1),
       replace_prob: z.number().min(0).max(1).default(0),
       replace_top_k: z.number().int().positive().default(5),
+      /** Mixed sentences per training sentence: its start joined to another's end, labelled by the teacher (0 = none). */
+      mix_copies: z.number().int().nonnegative().default(0),
     }),
     /** Also label every vocabulary word on its own (teaches the student words the training split never shows). */
     vocabulary_words: z.boolean().default(false),
@@ -142,6 +154,8 @@ export const mlParamsSchema = z.object({
     init: z.enum(['encoder', 'random']).default('random'),
     model: studentModelSchema.partial().default({}),
     train: trainSchema,
+    /** Keys of `train` set for one size only, e.g. {base: {learning_rate: 0.01}}: the sizes overfit the transfer set at different rates. */
+    train_by_size: z.strictObject({ tiny: trainOverrides, small: trainOverrides, base: trainOverrides }).default({}),
     temperature: z.number().positive(),
     alpha: z.number().min(0).max(1),
     loss: z.enum(['kl', 'mse']),

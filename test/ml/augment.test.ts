@@ -5,7 +5,7 @@ import { distillationLoss } from '../../lib/ml/distill.js';
 import { seededRandom } from '../../lib/seeded-random.js';
 
 const { tf } = await loadTf();
-const none = { copies: 1, mask_prob: 0, dropout_prob: 0, ngram_prob: 0, replace_prob: 0, replace_top_k: 5 };
+const none = { copies: 1, mask_prob: 0, dropout_prob: 0, ngram_prob: 0, replace_prob: 0, replace_top_k: 5, mix_copies: 0 };
 const plain = (tokens: string[]) => tokens.map((token) => ({ surface: token, token }));
 const sentence = plain('the plot was thin but the acting was superb !'.split(' '));
 const context = { maskToken: '[MASK]' };
@@ -61,6 +61,25 @@ describe('Tang et al. augmentation', () => {
     expect(a).toHaveLength(6);
     expect(augmentAll([sentence, plain(['short'])], p, 7, context)).toEqual(a);
     expect(augmentAll([sentence, plain(['short'])], p, 8, context)).not.toEqual(a);
+  });
+
+  it('adds `mix_copies` sentences per input, each a start of it joined to the end of another, leaving the copies as they were', () => {
+    const other = plain('a dull and lifeless film'.split(' '));
+    const p = { ...none, copies: 2, mask_prob: 0.2 };
+    const copies = augmentAll([sentence, other], p, 7, context);
+    const all = augmentAll([sentence, other], { ...p, mix_copies: 5 }, 7, context);
+    expect(all).toHaveLength(4 + 10);
+    expect(all.slice(0, 4)).toEqual(copies);
+    all.slice(4).forEach((mixed, i) => {
+      const [first, second] = i < 5 ? [sentence, other] : [other, sentence];
+      const tokens = mixed.tokens.join(' ');
+      const cut = mixed.tokens.findIndex((token, j) => token !== first[j]!.token);
+      expect(cut).toBeGreaterThan(0);
+      expect(cut).toBeLessThan(first.length);
+      expect(` ${second.map((w) => w.token).join(' ')}`.endsWith(` ${mixed.tokens.slice(cut).join(' ')}`)).toBe(true);
+      expect(mixed.text).toBe(tokens);
+    });
+    expect(augmentAll([sentence, other], { ...p, mix_copies: 5 }, 7, context)).toEqual(all);
   });
 });
 

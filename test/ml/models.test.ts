@@ -7,7 +7,7 @@ import { loadTf } from '../../lib/ml/backend/backend.js';
 import { loadLayersModel, saveLayersModel } from '../../lib/ml/models/model-io.js';
 import { buildStudent, buildTeacherMember } from '../../lib/ml/models/models.js';
 import { MASKED_POOLING, ZERO_PADS } from '../../lib/ml/models/masked-layers.js';
-import { SIZE_PRESETS, studentModel } from '../../lib/ml/models/student-sizes.js';
+import { SIZE_PRESETS, studentModel, studentTrain } from '../../lib/ml/models/student-sizes.js';
 import { loadMlParams, STUDENT_SIZES } from '../../lib/ml/params.js';
 import { countOnnxParams } from '../../lib/ml/teacher/onnx-params.js';
 import { defaultEncoderDir } from './encoder-fixture.js';
@@ -27,6 +27,12 @@ describe('models', () => {
       expect(student).toBeLessThanOrEqual(SIZE_PRESETS[size].maxParams);
       expect(teacher / SIZE_PRESETS[size].maxParams).toBeGreaterThanOrEqual(ratios[size]);
     }
+  });
+
+  it('student.train_by_size changes only the keys it names, for its size only', () => {
+    expect(params.student.train_by_size).toEqual({ base: { learning_rate: 0.01 } });
+    expect(studentTrain({ ...params.student, size: 'base' })).toEqual({ ...params.student.train, learning_rate: 0.01 });
+    expect(studentTrain({ ...params.student, size: 'small' })).toEqual(params.student.train);
   });
 
   it('a student gives a text the same logits whatever its batch is padded to, and loads again after saving', async () => {

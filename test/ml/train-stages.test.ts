@@ -190,6 +190,36 @@ describe('training stages through the CLI', () => {
     expect(mse.val_loss).not.toBe(json(root, 'artifacts/metrics/student.json').val_loss);
   });
 
+  it('trains with dropout on the pooled features and saves the student without it; train_by_size sets the size\'s schedule for student and baseline', async () => {
+    const copy = copyInputs(root, (p) => {
+      p.student.model.dropout = 0.5;
+      p.student.train_by_size = { tiny: { epochs: 1 }, base: { epochs: 5 } };
+    });
+    cpSync(path.join(root, 'artifacts/soft-labels'), path.join(copy, 'artifacts/soft-labels'), { recursive: true });
+    ok(copy, 'train-student');
+    ok(copy, 'train-baseline');
+    for (const name of ['student', 'baseline']) {
+      expect(json(copy, `artifacts/metrics/${name}.json`).epochs_run).toBe(1);
+      expect(readFileSync(path.join(copy, 'artifacts', name, 'model.json'), 'utf8')).not.toMatch(/Dropout/);
+    }
+    const model = await loadClassifier(path.join(copy, 'artifacts/student'), { root: copy, vocab: json(copy, 'artifacts/vocab.json'), maxLen: 16 });
+    expect(model.paramCount).toBe(json(root, 'artifacts/metrics/student.json').params);
+    expect((await model.predictLogits([{ text: 'good film', tokens: ['good', 'film'] }]))[0]).toHaveLength(2);
+  });
+
+  it('labels mix_copies mixed sentences per training sentence besides the augmented copies', () => {
+    const copy = copyInputs(root, (p) => (p.soft_labels.augment.mix_copies = 1));
+    cpSync(path.join(root, 'artifacts/teacher'), path.join(copy, 'artifacts/teacher'), { recursive: true });
+    ok(copy, 'generate-soft-labels');
+    const train = json(root, 'artifacts/metrics/data.json').train;
+    const { rows, meta } = readTransferSet(path.join(copy, 'artifacts/soft-labels'));
+    expect(meta).toMatchObject({ original: train, augmented: 3 * train });
+    // The copies are those of the run without mixed sentences; the mixed ones follow them.
+    const before = readTransferSet(path.join(root, 'artifacts/soft-labels')).rows;
+    expect(rows.slice(0, 3 * train).map((row) => row.text)).toEqual(before.map((row) => row.text));
+    expect(rows.slice(3 * train).every((row) => row.y === null && row.tokens.length > 0)).toBe(true);
+  });
+
   it('rejects a bad params value with one message naming the key, writing nothing', () => {
     const copy = copyInputs(root, (p) => (p.teacher.members = ['cnn', 'lstm']));
     const result = stage(copy, 'train-teacher');
@@ -206,6 +236,10 @@ describe('training stages through the CLI', () => {
       [(p) => (p.student.tokenizer = 'bpe'), /^kd-pipeline: error: params\.yaml: student\.tokenizer: .*"encoder"\|"words"/m],
       [(p) => (p.student.model = { arch: 'rnn' }), /^kd-pipeline: error: params\.yaml: student\.model\.arch: .*"pool"\|"cnn"/m],
       [(p) => (p.student.model = { layers: 2 }), /^kd-pipeline: error: params\.yaml: student\.model: .*"layers"/m],
+      [(p) => (p.soft_labels.augment.mix_copies = -1), /^kd-pipeline: error: params\.yaml: soft_labels\.augment\.mix_copies: /m],
+      [(p) => (p.student.model = { dropout: 1 }), /^kd-pipeline: error: params\.yaml: student\.model\.dropout: /m],
+      [(p) => (p.student.train_by_size = { huge: { epochs: 1 } }), /^kd-pipeline: error: params\.yaml: student\.train_by_size: .*"huge"/m],
+      [(p) => (p.student.train_by_size = { base: { learning_rate: -1 } }), /^kd-pipeline: error: params\.yaml: student\.train_by_size\.base\.learning_rate: /m],
       [
         (p) => (p.student.tokenizer = 'encoder'),
         /^kd-pipeline: error: params\.yaml: student\.tokenizer: encoder reads the teacher's own tokenizer, but teacher\.members has no transformer \(no encoder\): add one, or set student\.tokenizer: words$/m,

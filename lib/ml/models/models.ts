@@ -62,7 +62,7 @@ export function buildEmbeddingHead(tf: Tf, p: { type: 'logistic' | 'hidden'; hid
 /**
  * The student over ids of any length (input shape [batch, null]): embedding, pads zeroed, then
  * either nothing ('pool') or ReLU convolutions of each `kernel_sizes` width ('cnn', the student's
- * view of word order), mean‖max pooling over the real positions, optional hidden layer, logits.
+ * view of word order), mean‖max pooling over the real positions, optional dropout and hidden layer, logits.
  * A text gets the same logits whatever its batch is padded to (see masked-layers.ts).
  */
 export function buildStudent(tf: Tf, p: StudentModel, shape: Omit<ModelShape, 'maxLen'>): tfTypes.LayersModel {
@@ -79,5 +79,5 @@ export function buildStudent(tf: Tf, p: StudentModel, shape: Omit<ModelShape, 'm
     });
     features = branches.length === 1 ? branches[0]! : (tf.layers.concatenate().apply(branches) as SymbolicTensor);
   }
-  return tf.model({ inputs: input, outputs: head(tf, features, { ...shape, maxLen: 0 }, p.hidden, 0), name: `student_${p.arch}` });
+  return tf.model({ inputs: input, outputs: head(tf, features, { ...shape, maxLen: 0 }, p.hidden, p.dropout), name: `student_${p.arch}` });
 }

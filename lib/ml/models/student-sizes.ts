@@ -1,5 +1,5 @@
 import { KdError } from '../../errors.js';
-import type { MlParams, StudentModel, StudentSize } from '../params.js';
+import type { MlParams, StudentModel, StudentSize, TrainParams } from '../params.js';
 
 /**
  * The sizes a user picks by device. Budgets are fractions of the default teacher
@@ -9,14 +9,19 @@ import type { MlParams, StudentModel, StudentSize } from '../params.js';
  * convolutions give the student word order, which a bag of embeddings lacks (docs/distill-bench.md).
  */
 export const SIZE_PRESETS: Record<StudentSize, { model: StudentModel; maxParams: number }> = {
-  tiny: { model: { arch: 'cnn', embedding_dim: 8, filters: 32, kernel_sizes: [1, 2, 3], hidden: 0 }, maxParams: 226_000 },
-  small: { model: { arch: 'cnn', embedding_dim: 24, filters: 96, kernel_sizes: [1, 2, 3], hidden: 0 }, maxParams: 753_000 },
-  base: { model: { arch: 'cnn', embedding_dim: 64, filters: 128, kernel_sizes: [1, 2, 3, 4], hidden: 64 }, maxParams: 2_261_000 },
+  tiny: { model: { arch: 'cnn', embedding_dim: 8, filters: 32, kernel_sizes: [1, 2, 3], hidden: 0, dropout: 0 }, maxParams: 226_000 },
+  small: { model: { arch: 'cnn', embedding_dim: 24, filters: 96, kernel_sizes: [1, 2, 3], hidden: 0, dropout: 0 }, maxParams: 753_000 },
+  base: { model: { arch: 'cnn', embedding_dim: 64, filters: 128, kernel_sizes: [1, 2, 3, 4], hidden: 64, dropout: 0 }, maxParams: 2_261_000 },
 };
 
 /** The size's architecture with the user's `student.model` keys laid over it. */
 export function studentModel(student: MlParams['student']): StudentModel {
   return { ...SIZE_PRESETS[student.size].model, ...student.model };
+}
+
+/** The student's training settings: `student.train` with the size's `student.train_by_size` keys laid over it. */
+export function studentTrain(student: MlParams['student']): TrainParams {
+  return { ...student.train, ...student.train_by_size[student.size] };
 }
 
 /** Refuses a student over its size's budget, naming the keys that set its parameter count. */

@@ -41,10 +41,22 @@ export function studentSpec(tf: Tf, root: string, params: MlParams, inputs: Trai
   const input = studentInput(root, params, inputs.train.map((example) => example.text), inputs.vocab);
   const model = studentModel(params.student);
   const initial = params.student.init === 'encoder' && input.encoderIds ? encoderEmbeddings(tf, root, params, input.encoderIds, model.embedding_dim) : null;
+  const shape = { vocabSize: input.vocabSize, numClasses: inputs.labels.length };
   const build = (seed: number) => {
-    const student = buildStudent(tf, model, { vocabSize: input.vocabSize, numClasses: inputs.labels.length, seed });
+    const student = buildStudent(tf, model, { ...shape, seed });
     if (initial) student.layers.find((layer) => layer.getClassName() === 'Embedding')!.setWeights([initial]);
     return student;
+  };
+  // Dropout only trains: the student is saved as the same layers without it (dropout holds no weights).
+  const save = async (trained: tfTypes.LayersModel, dir: string) => {
+    if (model.dropout === 0) return saveLayersModel(trained, dir, input.files);
+    const plain = buildStudent(tf, { ...model, dropout: 0 }, { ...shape, seed: params.seed });
+    plain.setWeights(trained.getWeights());
+    try {
+      await saveLayersModel(plain, dir, input.files);
+    } finally {
+      plain.dispose();
+    }
   };
   const probe = build(params.seed);
   const count = probe.countParams();
@@ -53,7 +65,7 @@ export function studentSpec(tf: Tf, root: string, params: MlParams, inputs: Trai
   return {
     input,
     build,
-    save: (trained, dir) => saveLayersModel(trained, dir, input.files),
+    save,
     extraInputs: params.student.tokenizer === 'encoder' ? [ENCODER_DIR] : [],
   };
 }

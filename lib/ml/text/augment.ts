@@ -55,8 +55,31 @@ export function augmentSentence(words: readonly Word[], p: AugmentParams, random
   return { text: detokenize(out.map((w) => w.surface)), tokens: out.map((w) => w.token) };
 }
 
-/** `copies` synthetic sentences per input sentence, in input order, repeatable for a seed. */
+/**
+ * A text mixup: the start of `a` (1 to all but one of its words) joined to the end of `b` (1 to all
+ * but one of its words), so the teacher labels a sentence whose halves may disagree.
+ */
+export function mixSentences(a: readonly Word[], b: readonly Word[], random: () => number): AugmentedSentence {
+  const cut = (length: number) => Math.max(1, 1 + Math.floor(random() * (length - 1)));
+  const out = [...a.slice(0, cut(a.length)), ...b.slice(b.length - cut(b.length))];
+  return { text: detokenize(out.map((w) => w.surface)), tokens: out.map((w) => w.token) };
+}
+
+/**
+ * `copies` synthetic sentences per input sentence, in input order, then `mix_copies` mixed ones per
+ * input sentence (its start joined to the end of another drawn at random, on a random stream of
+ * their own, so `copies`' sentences do not change with `mix_copies`); repeatable for a seed.
+ */
 export function augmentAll(sentences: readonly (readonly Word[])[], p: AugmentParams, seed: number, context: AugmentContext): AugmentedSentence[] {
   const random = seededRandom(seed);
-  return sentences.flatMap((words) => Array.from({ length: p.copies }, () => augmentSentence(words, p, random, context)));
+  const copies = sentences.flatMap((words) => Array.from({ length: p.copies }, () => augmentSentence(words, p, random, context)));
+  if (p.mix_copies === 0 || sentences.length < 2) return copies;
+  const mixRandom = seededRandom(seed ^ 0x6d1c);
+  const mixed = sentences.flatMap((words, i) =>
+    Array.from({ length: p.mix_copies }, () => {
+      const other = (i + 1 + Math.floor(mixRandom() * (sentences.length - 1))) % sentences.length;
+      return mixSentences(words, sentences[other]!, mixRandom);
+    }),
+  );
+  return [...copies, ...mixed];
 }
