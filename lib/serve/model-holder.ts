@@ -1,4 +1,4 @@
-import { unwatchFile, watchFile } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { modelFile, readExport, type Runtime, type Variant } from './export-bundle.js';
 import { loadServingModel, type ServingModel } from './serving-model.js';
@@ -27,7 +27,7 @@ export class ModelHolder {
   private slot: Slot;
   private reloading: Promise<ReloadResult> | undefined;
   private reloadAgain = false;
-  private watching = false;
+  private watchPoll: NodeJS.Timeout | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
   lastReloadError: { message: string; at: string } | null = null;
 
@@ -103,22 +103,38 @@ export class ModelHolder {
   /**
    * Reloads when model.json or metadata.json of the export changes (stat polling, so it also
    * notices a directory replaced by rename or a symlink re-pointed). Changes are debounced by
-   * `settleMs`, so an export being written file by file is read once it is complete.
+   * `settleMs`, so an export being written file by file is read once it is complete. The first
+   * stat is taken here, synchronously: fs.watchFile takes its own later, so an export changed in
+   * between (just after the server started) went unnoticed.
    */
   watch(intervalMs: number, settleMs: number): void {
-    if (this.watching) return;
-    this.watching = true;
-    const onChange = (): void => {
+    if (this.watchPoll) return;
+    const stamp = () =>
+      this.watchedFiles()
+        .map((file) => {
+          try {
+            const stat = statSync(file);
+            return `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+          } catch {
+            return 'absent';
+          }
+        })
+        .join('|');
+    let last = stamp();
+    this.watchPoll = setInterval(() => {
+      const now = stamp();
+      if (now === last) return;
+      last = now;
       clearTimeout(this.watchTimer);
       this.watchTimer = setTimeout(() => void this.reload(), settleMs);
-    };
-    for (const file of this.watchedFiles()) watchFile(file, { interval: intervalMs, persistent: false }, onChange);
+    }, intervalMs);
+    this.watchPoll.unref();
   }
 
   /** Stops watching and frees the model (after the batches still using it). */
   async close(): Promise<void> {
-    if (this.watching) for (const file of this.watchedFiles()) unwatchFile(file);
-    this.watching = false;
+    clearInterval(this.watchPoll);
+    this.watchPoll = undefined;
     clearTimeout(this.watchTimer);
     await this.reloading;
     this.slot.retired = true;
