@@ -9,7 +9,8 @@ export async function run(root: string): Promise<void> {
   await runHardLabelStage(root, {
     name: 'baseline',
     members: async ({ tf, root: dir, params, inputs }) => {
-      const student = studentSpec(tf, dir, params, inputs);
+      // Without the teacher means without its embeddings too: student.init does not reach the baseline (nor its declared params).
+      const student = studentSpec(tf, dir, { ...params, student: { ...params.student, init: 'random' } }, inputs);
       const { encoder } = student.input;
       return [{ kind: params.student.size, build: student.build, save: student.save, train: studentHardLabelData(tf, encoder, inputs.train), val: studentHardLabelData(tf, encoder, inputs.val) }];
     },

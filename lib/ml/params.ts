@@ -151,7 +151,7 @@ export const mlParamsSchema = z.object({
     /** Pieces per text the student reads with tokenizer: encoder (a paragraph); words read text.max_len. */
     max_tokens: z.number().int().min(1).max(4096).default(256),
     /** encoder: the embedding table starts as the teacher's own piece embeddings reduced by PCA (tokenizer: encoder); random: uniform ±0.05. */
-    init: z.enum(['encoder', 'random']).default('random'),
+    init: z.enum(['encoder', 'random']).default('encoder'),
     model: studentModelSchema.partial().default({}),
     train: trainSchema,
     /** Keys of `train` set for one size only, e.g. {base: {learning_rate: 0.01}}: the sizes overfit the transfer set at different rates. */

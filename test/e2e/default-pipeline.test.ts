@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -84,6 +84,19 @@ describe('the default pipeline, end to end through `kd-pipeline run`', () => {
     expect(Object.entries(resized).filter(([, r]) => r === 'ran').map(([n]) => n).sort()).toEqual(['evaluate', 'export', 'train-baseline', 'train-student']);
     expect(embeddingSegments(root)).toEqual(segments);
     await kd(root, ['run', '--json', '--set', 'student.size=tiny']);
+  }, 600_000);
+
+  it('student.init reaches the student only: the baseline starts from a random table whatever it says', async () => {
+    const changed = results((await kd(root, ['run', '--json', '--set', 'student.init=random'])).stdout);
+    expect(Object.entries(changed).filter(([, r]) => r === 'ran').map(([n]) => n)).toEqual(['train-student', 'evaluate', 'export']);
+    expect(changed['train-baseline']).toBe('skipped');
+    // The baseline trained under params.yaml's default (init: encoder) is the one trained from scratch now, under init: random.
+    const weights = () => readFileSync(join(root, 'artifacts', 'baseline', 'weights.bin'));
+    const before = weights();
+    rmSync(join(root, 'artifacts', 'checkpoints', 'baseline'), { recursive: true, force: true });
+    await kd(root, ['stage', 'train-baseline']);
+    expect(weights().equals(before)).toBe(true);
+    await kd(root, ['run', '--json', '--set', 'student.init=encoder']);
   }, 600_000);
 
   it('a 2×2 sweep over student keys trains only students, restores everything upstream, re-encodes nothing; apply checks the best out', async () => {
