@@ -14,7 +14,7 @@
 // (the two ran back to back, under about the same load); each side's median and best round are
 // printed too.
 // Every round starts warm (Node: two batches encoded first, so its lanes' session is warm too; Python: one). Needs models/encoder (npm run setup) and
-// python3; installs pinned onnxruntime/tokenizers/numpy into .venv/ when missing.
+// python3; installs the pinned onnxruntime/tokenizers/numpy into .venv-bench/ unless it holds exactly those.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -48,11 +48,12 @@ const sentences = rows.map((r) => r.text).filter((t) => t.trim() !== '').slice(0
 const words = [...new Set(rows.flatMap((r) => r.text.toLowerCase().match(/\p{L}+/gu) ?? []))].slice(0, Number(args.words));
 const workloads = { words, sentences };
 
-const venv = path.join(REPO, '.venv');
+// A venv of its own: the test venv (.venv/) pins the onnxruntime the tests want, which need not be onnxruntime-node's.
+const venv = path.join(REPO, '.venv-bench');
 const python = path.join(venv, 'bin', 'python');
 if (!existsSync(python)) execFileSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
-const missing = spawnSync(python, ['-c', 'import onnxruntime, tokenizers, numpy'], { encoding: 'utf8' }).status !== 0;
-if (missing) execFileSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...PYTHON_PACKAGES], { stdio: 'inherit' });
+const installed = spawnSync(python, ['-c', 'import onnxruntime, tokenizers, numpy; print(f"onnxruntime=={onnxruntime.__version__} tokenizers=={tokenizers.__version__} numpy=={numpy.__version__}")'], { encoding: 'utf8' });
+if (installed.status !== 0 || installed.stdout.trim() !== PYTHON_PACKAGES.join(' ')) execFileSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...PYTHON_PACKAGES], { stdio: 'inherit' });
 
 /** One Python round on `texts`: texts per second (its own warm-up first, timing inside the process). */
 function pythonRound(texts, spinning) {
