@@ -69,7 +69,7 @@ describe('the sentence encoder', () => {
     const fixture = JSON.parse(readFileSync(path.join(FIXTURES, 'minilm-reference.json'), 'utf8')) as { texts: string[]; embeddings: number[][] };
     const root = path.dirname(path.dirname(defaultEncoderDir()));
     const { dir, info } = readEncoderFolder(root);
-    // Several batches on 2 threads: two single-thread lanes side by side.
+    // Several batches, one after another on 2 intra-op threads.
     const encoder = await loadEncoder({ batch_size: 3, threads: 2 });
     try {
       expect(encoder.dim).toBe(384);
@@ -87,7 +87,7 @@ describe('the sentence encoder', () => {
   it('reads a text longer than max_tokens in windows: the position-weighted mean of each window encoded alone, renormalised', async () => {
     // Words the tokenizer keeps whole, so a window's pieces are a run of the text's words.
     const data = readFileSync(path.join(REPO, 'data/sentiment-labelled-sentences.csv'), 'utf8').toLowerCase();
-    // Batches of 2 on 2 lanes: a long text's windows land in different batches and lanes.
+    // Batches of 2: a long text's windows land in different batches.
     const windowed = await loadEncoder({ batch_size: 2, threads: 2 });
     const truncating = await loadEncoder({ long_text: 'truncate' });
     try {

@@ -37,16 +37,6 @@ function sessionOptions(threads: number): InferenceSession.SessionOptions {
   return { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } };
 }
 
-/** Node runs sessions on libuv's thread pool, 4 threads unless UV_THREADPOOL_SIZE says otherwise: no more lanes than that. */
-const MAX_LANES = 4;
-
-/** How `threads` are spread for a call of `batches` batches: as few threads per lane as MAX_LANES allows; one lane of them all for a single batch. */
-function laneShape(threads: number, batches: number): { lanes: number; threadsPerLane: number } {
-  const threadsPerLane = Math.ceil(threads / MAX_LANES);
-  const lanes = Math.max(1, Math.min(Math.floor(threads / threadsPerLane), batches));
-  return lanes === 1 ? { lanes, threadsPerLane: threads } : { lanes, threadsPerLane };
-}
-
 /** The special tokens the tokenizer puts around every text ([CLS] … [SEP] for BERT). */
 interface Specials {
   prefix: number[];
@@ -86,10 +76,8 @@ function providers(device: TransformerParams['device']): string[] {
  * output. A text longer than max_tokens is read in windows (windows.ts).
  */
 export class SentenceEncoder {
-  /** Input buffers per lane, reused by every batch that lane runs (the session copies its inputs). */
-  private readonly buffers: Buffers[] = [];
-  /** The session that runs several batches at once (see `encode`), opened on first use. */
-  private laneSession?: Promise<InferenceSession>;
+  /** Input buffers, reused by every batch (the session copies its inputs). */
+  private buffers?: Buffers;
 
   private constructor(
     private readonly tokenizer: Tokenizer,
@@ -105,8 +93,6 @@ export class SentenceEncoder {
     readonly dim: number,
     readonly paramCount: number,
     readonly id2label: Record<number, string>,
-    private readonly threads: number,
-    private readonly onnxFile: string,
   ) {}
 
   /** `shownAs` names the ONNX file in errors (the folder being filled is a temp folder). */
@@ -165,7 +151,7 @@ export class SentenceEncoder {
       );
     }
     const onnxFile = path.join(dir, info.onnx);
-    return new SentenceEncoder(tokenizer, model, session, specials, p, info, provider, output, dim, countOnnxParams(onnxFile), id2label, threads, onnxFile);
+    return new SentenceEncoder(tokenizer, model, session, specials, p, info, provider, output, dim, countOnnxParams(onnxFile), id2label);
   }
 
   /** The tokenizer's mask token ([MASK], <mask>, …): what a masked word becomes in augmented text the encoder reads. */
@@ -178,33 +164,26 @@ export class SentenceEncoder {
    * than max_tokens becomes one item per window, see windows.ts); items are sorted by their number
    * of pieces and cut into batches of `batch_size`, so a batch pads little; the ONNX session runs
    * on int64 tensors built here (transformers.js's model call copies and converts its inputs).
-   * On CPU, a call of several batches spreads `threads` over lanes that each run one batch at a
-   * time with fewer threads: a small batch keeps two threads busy poorly (they meet after each of
-   * the model's ~150 operators), two single-thread runs side by side do not.
+   * Batches run one after another on the session's `threads` intra-op threads: onnxruntime-node
+   * runs one session call at a time, so two sessions side by side ("lanes", tried before) used one
+   * core between them (docs/distill-bench.md#encoder-throughput).
    */
   async encode(texts: readonly string[], { onProgress }: EncodeProgress = {}): Promise<Float32Array[]> {
     const items = this.tokenise(texts);
     const order = items.map((_, i) => i).sort((a, b) => items[a]!.ids.length - items[b]!.ids.length || a - b);
     const batches: Item[][] = [];
     for (let start = 0; start < order.length; start += this.p.batch_size) batches.push(order.slice(start, start + this.p.batch_size).map((i) => items[i]!));
-    const { lanes, threadsPerLane } = laneShape(this.provider === 'cpu' ? this.threads : 1, batches.length);
-    const session = lanes > 1 ? await (this.laneSession ??= InferenceSession.create(this.onnxFile, { ...sessionOptions(threadsPerLane), executionProviders: ['cpu'] })) : this.session;
-
     const windows = new Int32Array(texts.length);
     for (const item of items) windows[item.text]!++;
     const left = windows.slice();
     const meter = new Throughput(texts.length, onProgress);
-    const rows: Float32Array[][] = new Array(batches.length);
-    let next = 0;
-    const lane = async (id: number): Promise<void> => {
-      for (let b = next++; b < batches.length; b = next++) {
-        rows[b] = await this.forward(session, batches[b]!, id);
-        meter.add(batches[b]!.filter((item) => --left[item.text]! === 0).length);
-      }
-    };
-    await Promise.all(Array.from({ length: lanes }, (_, id) => lane(id)));
+    const rows: Float32Array[][] = [];
+    for (const batch of batches) {
+      rows.push(await this.forward(batch));
+      meter.add(batch.filter((item) => --left[item.text]! === 0).length);
+    }
 
-    // Combined in batch order, whatever order the lanes finished in: the same sums every time.
+    // A text's windows, combined in batch order.
     const out: Float32Array[] = new Array(texts.length);
     const positions = new Float64Array(texts.length);
     batches.forEach((batch, b) =>
@@ -245,10 +224,11 @@ export class SentenceEncoder {
   }
 
   /** One row per item: its pooled, L2-normalised embedding, or the model's logits. */
-  private async forward(session: InferenceSession, batch: Item[], lane: number): Promise<Float32Array[]> {
+  private async forward(batch: Item[]): Promise<Float32Array[]> {
+    const session = this.session;
     const width = batch[batch.length - 1]!.ids.length;
     const size = batch.length * width;
-    const buffers = (this.buffers[lane] ??= newBuffers(this.p.batch_size * this.p.max_tokens));
+    const buffers = (this.buffers ??= newBuffers(this.p.batch_size * this.p.max_tokens));
     const ids = buffers.ids.subarray(0, size).fill(0n);
     const mask = buffers.mask.subarray(0, size).fill(0n);
     batch.forEach((item, row) => {
@@ -275,7 +255,6 @@ export class SentenceEncoder {
   }
 
   async dispose(): Promise<void> {
-    if (this.laneSession) await (await this.laneSession).release();
     await this.model.dispose();
   }
 }
