@@ -13,7 +13,7 @@
 // on words then on sentences. Pass/fail is the median over rounds of Node ÷ Python within a round
 // (the two ran back to back, under about the same load); each side's median and best round are
 // printed too.
-// Every round starts warm (Node: two batches encoded first, so its lanes' session is warm too; Python: one). Needs models/encoder (npm run setup) and
+// Every round starts warm (Node: two batches encoded first; Python: one). Needs models/encoder (npm run setup) and
 // python3; installs the pinned onnxruntime/tokenizers/numpy into .venv-bench/ unless it holds exactly those.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -68,7 +68,7 @@ function pythonRound(texts, spinning) {
 
 const p = { model: info.model, dtype: info.dtype, pooling: 'mean', max_tokens: MAX_TOKENS, long_text: 'windows', window_overlap: 16, batch_size: batch, device: 'cpu', threads, head: {} };
 const encoder = await SentenceEncoder.load(dir, info, p, 'embedding');
-await encoder.encode(sentences.slice(0, 2 * batch)); // warm-up: two batches, so the lanes' session is open and warm too
+await encoder.encode(sentences.slice(0, 2 * batch)); // warm-up: two batches
 const pieces = Object.fromEntries(Object.entries(workloads).map(([name, texts]) => [name, texts.reduce((sum, t) => sum + Math.min(encoder.pieces(t), MAX_TOKENS - 2), 0) / texts.length]));
 const rounds = { words: { node: [], python: [], python_spinning: [] }, sentences: { node: [], python: [], python_spinning: [] } };
 let onnxruntime = '';

@@ -225,7 +225,6 @@ export class SentenceEncoder {
 
   /** One row per item: its pooled, L2-normalised embedding, or the model's logits. */
   private async forward(batch: Item[]): Promise<Float32Array[]> {
-    const session = this.session;
     const width = batch[batch.length - 1]!.ids.length;
     const size = batch.length * width;
     const buffers = (this.buffers ??= newBuffers(this.p.batch_size * this.p.max_tokens));
@@ -239,8 +238,8 @@ export class SentenceEncoder {
     });
     const dims = [batch.length, width];
     const feeds: Record<string, Tensor> = { input_ids: new Tensor('int64', ids, dims), attention_mask: new Tensor('int64', mask, dims) };
-    if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new Tensor('int64', buffers.types.subarray(0, size), dims);
-    const result = await session.run(feeds);
+    if (this.session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new Tensor('int64', buffers.types.subarray(0, size), dims);
+    const result = await this.session.run(feeds);
     const out = result[this.output === 'logits' ? 'logits' : 'last_hidden_state']!;
     const data = out.data as Float32Array;
     try {
