@@ -36,7 +36,7 @@ const BENCH_SETS = [
   'vocab.max_size=5000', // with vocabulary_words, each vocabulary word is also a transfer row
   'vocab.encoder_words=2000',
   'teacher.transformer.head.train.epochs=30',
-  'student.train.epochs=10',
+  'student.train_by_size.tiny.epochs=10',
   'evaluate.latency_runs=20',
   'evaluate.throughput_batch=32', // the teacher's throughput batch is encoded uncached
 ];

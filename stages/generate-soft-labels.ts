@@ -8,7 +8,7 @@ import { readSplit, readUnlabeledSplit } from '../lib/ml/data/dataset.js';
 import { DATA_DIR, readTrainingInputs, type TrainingInputs, UNLABELED_SPLIT } from '../lib/ml/data/train-data.js';
 import { unlabeledSentences, type UnlabeledFileStats, type UnlabeledSource } from '../lib/ml/data/unlabeled-text.js';
 import { loadClassifier, modelDirs, type Classifier, type ClassifierInput } from '../lib/ml/models/model-io.js';
-import { loadMlParams, type MlParams } from '../lib/ml/params.js';
+import { augmentCopies, loadMlParams, type MlParams } from '../lib/ml/params.js';
 import { progressLine, Throughput } from '../lib/ml/teacher/throughput.js';
 import { nearestWords } from '../lib/ml/teacher/neighbours.js';
 import { TeacherEncoder } from '../lib/ml/teacher/teacher-encoder.js';
@@ -19,8 +19,9 @@ import { SOFT_LABELS_DIR, type TransferRow, writeTransferSet } from '../lib/ml/t
 
 /**
  * Teacher logits for the transfer set train-student learns from (Tang et al. 2019): every training
- * sentence, `soft_labels.augment.copies` augmented copies of each (masked words become the
- * teacher's mask token, replaced words its nearest neighbours) and, with
+ * sentence, `soft_labels.augment.copies` augmented copies of each (the student size's count when it
+ * gives one per size; masked words become the teacher's mask token, replaced words its nearest
+ * neighbours) and, with
  * `soft_labels.vocabulary_words`, every vocabulary word on its own; then the unlabelled text
  * (data.label_fraction's rest, soft_labels.unlabeled's files), streamed in chunks.
  */
@@ -33,7 +34,7 @@ export async function run(root: string): Promise<void> {
   const teacherDir = path.join(root, 'artifacts/teacher');
   const members = modelDirs(teacherDir);
   const transformer = members.filter(isTransformerMember).map(readTransformerMember)[0];
-  const augment = params.soft_labels.augment;
+  const augment = { ...params.soft_labels.augment, copies: augmentCopies(params) };
 
   // The encoder's own view of words: its mask token, and word similarity for replacements.
   const context: AugmentContext = { maskToken: UNK };

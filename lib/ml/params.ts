@@ -63,11 +63,11 @@ const transformerSchema = z.strictObject({
   }),
 });
 
-/** The student sizes a user picks by device (parameter budgets in lib/ml/models/student-sizes.ts). */
 /** What the export stage writes: the tfjs layers model, the ONNX model. */
 export const EXPORT_FORMATS = ['tfjs', 'onnx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
+/** The student sizes a user picks by device (parameter budgets in lib/ml/models/student-sizes.ts). */
 export const STUDENT_SIZES = ['tiny', 'small', 'base'] as const;
 export type StudentSize = (typeof STUDENT_SIZES)[number];
 
@@ -85,6 +85,8 @@ export const studentModelSchema = z.strictObject({
   dropout: z.number().min(0).max(0.9),
 });
 export type StudentModel = z.infer<typeof studentModelSchema>;
+
+const copiesCount = z.number().int().nonnegative();
 
 export const mlParamsSchema = z.object({
   seed: z.number().int().nonnegative(),
@@ -123,7 +125,10 @@ export const mlParamsSchema = z.object({
   }),
   soft_labels: z.strictObject({
     augment: z.strictObject({
-      copies: z.number().int().nonnegative(),
+      /** Augmented sentences per training sentence: one count for every student size, or one per size (a larger student learns from a larger transfer set). */
+      copies: z.union([copiesCount, z.strictObject({ tiny: copiesCount, small: copiesCount, base: copiesCount })], {
+        error: 'expected a count (an integer ≥ 0) or one count per student size: {tiny: N, small: N, base: N}',
+      }),
       mask_prob: z.number().min(0).max(1),
       dropout_prob: z.number().min(0).max(1),
       ngram_prob: z.number().min(0).max(1),
@@ -155,7 +160,7 @@ export const mlParamsSchema = z.object({
     model: studentModelSchema.partial().default({}),
     train: trainSchema,
     /** Keys of `train` set for one size only, e.g. {base: {learning_rate: 0.01}}: the sizes overfit the transfer set at different rates. */
-    train_by_size: z.strictObject({ tiny: trainOverrides, small: trainOverrides, base: trainOverrides }).default({}),
+    train_by_size: z.strictObject({ tiny: trainOverrides, small: trainOverrides, base: trainOverrides }).default({ tiny: { epochs: 8 } }),
     temperature: z.number().positive(),
     alpha: z.number().min(0).max(1),
     loss: z.enum(['kl', 'mse']),
@@ -177,6 +182,12 @@ export const mlParamsSchema = z.object({
 
 export type MlParams = z.infer<typeof mlParamsSchema>;
 export type TrainParams = z.infer<typeof trainSchema>;
+
+/** soft_labels.augment.copies for the student size params.yaml picks. */
+export function augmentCopies(params: Pick<MlParams, 'soft_labels' | 'student'>): number {
+  const { copies } = params.soft_labels.augment;
+  return typeof copies === 'number' ? copies : copies[params.student.size];
+}
 
 /** Reads and validates `<root>/params.yaml` (what every ML stage calls first). */
 export function loadMlParams(root: string): MlParams {

@@ -79,9 +79,10 @@ describe('the default pipeline, end to end through `kd-pipeline run`', () => {
     const diff = JSON.parse((await kd(root, ['params', 'diff', '--json'])).stdout) as { params: unknown[] };
     expect(diff.params).toEqual([]);
 
-    // Another size is another student and baseline: nothing upstream reruns.
+    // Another size is another student and baseline, and relabels its transfer set (soft_labels.augment.copies
+    // may give a count per size; here it gives one for all, so every sentence comes from the embedding cache).
     const resized = results((await kd(root, ['run', '--json', '--set', 'student.size=small'])).stdout);
-    expect(Object.entries(resized).filter(([, r]) => r === 'ran').map(([n]) => n).sort()).toEqual(['evaluate', 'export', 'train-baseline', 'train-student']);
+    expect(Object.entries(resized).filter(([, r]) => r === 'ran').map(([n]) => n).sort()).toEqual(['evaluate', 'export', 'generate-soft-labels', 'train-baseline', 'train-student']);
     expect(embeddingSegments(root)).toEqual(segments);
     await kd(root, ['run', '--json', '--set', 'student.size=tiny']);
   }, 600_000);

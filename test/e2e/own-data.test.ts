@@ -35,6 +35,7 @@ const TINY = [
   'vocab.encoder_words=300',
   '+student.model.embedding_dim=4',
   'student.train.epochs=3',
+  'student.train_by_size.tiny.epochs=3',
   'soft_labels.augment.copies=1',
   'evaluate.latency_runs=5',
   'evaluate.throughput_batch=16',

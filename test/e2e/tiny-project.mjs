@@ -18,6 +18,7 @@ export const TINY = [
   'vocab.encoder_words=300',
   '+student.model.embedding_dim=4',
   'student.train.epochs=2',
+  'student.train_by_size.tiny.epochs=2',
   'soft_labels.augment.copies=1',
   'evaluate.latency_runs=20',
   'evaluate.throughput_batch=16',

@@ -28,6 +28,7 @@ function tinyParams(edit: (p: Params) => void = () => {}): string {
   p.student.tokenizer = 'words'; // no transformer teacher, so no encoder tokenizer to read
   Object.assign(p.student.model, { embedding_dim: 4 });
   Object.assign(p.student.train, { epochs: 2, batch_size: 64 });
+  p.student.train_by_size = {};
   edit(p);
   return stringify(p);
 }
@@ -220,6 +221,19 @@ describe('training stages through the CLI', () => {
     expect(rows.slice(3 * train).every((row) => row.y === null && row.tokens.length > 0)).toBe(true);
   });
 
+  it('labels the student size\'s count of copies when soft_labels.augment.copies gives one per size', () => {
+    const train = json(root, 'artifacts/metrics/data.json').train;
+    for (const [size, copies] of [['tiny', 1], ['small', 3]] as const) {
+      const copy = copyInputs(root, (p) => {
+        p.soft_labels.augment.copies = { tiny: 1, small: 3, base: 2 };
+        p.student.size = size;
+      });
+      cpSync(path.join(root, 'artifacts/teacher'), path.join(copy, 'artifacts/teacher'), { recursive: true });
+      ok(copy, 'generate-soft-labels');
+      expect(readTransferSet(path.join(copy, 'artifacts/soft-labels')).meta, size).toMatchObject({ original: train, augmented: copies * train });
+    }
+  });
+
   it('rejects a bad params value with one message naming the key, writing nothing', () => {
     const copy = copyInputs(root, (p) => (p.teacher.members = ['cnn', 'lstm']));
     const result = stage(copy, 'train-teacher');
@@ -237,6 +251,7 @@ describe('training stages through the CLI', () => {
       [(p) => (p.student.model = { arch: 'rnn' }), /^kd-pipeline: error: params\.yaml: student\.model\.arch: .*"pool"\|"cnn"/m],
       [(p) => (p.student.model = { layers: 2 }), /^kd-pipeline: error: params\.yaml: student\.model: .*"layers"/m],
       [(p) => (p.soft_labels.augment.mix_copies = -1), /^kd-pipeline: error: params\.yaml: soft_labels\.augment\.mix_copies: /m],
+      [(p) => (p.soft_labels.augment.copies = { tiny: 5 }), /^kd-pipeline: error: params\.yaml: soft_labels\.augment\.copies: expected a count \(an integer ≥ 0\) or one count per student size: \{tiny: N, small: N, base: N\}$/m],
       [(p) => (p.student.model = { dropout: 1 }), /^kd-pipeline: error: params\.yaml: student\.model\.dropout: /m],
       [(p) => (p.student.train_by_size = { huge: { epochs: 1 } }), /^kd-pipeline: error: params\.yaml: student\.train_by_size: .*"huge"/m],
       [(p) => (p.student.train_by_size = { base: { learning_rate: -1 } }), /^kd-pipeline: error: params\.yaml: student\.train_by_size\.base\.learning_rate: /m],

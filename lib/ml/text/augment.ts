@@ -2,7 +2,8 @@ import type { MlParams } from '../params.js';
 import { seededRandom } from '../../seeded-random.js';
 import { detokenize, UNK } from './text.js';
 
-export type AugmentParams = MlParams['soft_labels']['augment'];
+/** soft_labels.augment with `copies` resolved for the student's size (augmentCopies). */
+export type AugmentParams = Omit<MlParams['soft_labels']['augment'], 'copies'> & { copies: number };
 
 // Tang et al. 2019 draw the n-gram length uniformly from 1..5.
 const MAX_NGRAM = 5;
