@@ -230,10 +230,13 @@ export class SentenceEncoder {
     const buffers = (this.buffers ??= newBuffers(this.p.batch_size * this.p.max_tokens));
     const ids = buffers.ids.subarray(0, size).fill(0n);
     const mask = buffers.mask.subarray(0, size).fill(0n);
+    // int64 written as two int32 halves (little-endian, ids < 2³¹): no BigInt per token.
+    const idWords = new Int32Array(ids.buffer, ids.byteOffset, 2 * size);
+    const maskWords = new Int32Array(mask.buffer, mask.byteOffset, 2 * size);
     batch.forEach((item, row) => {
-      for (let t = 0; t < item.ids.length; t++) {
-        ids[row * width + t] = BigInt(item.ids[t]!);
-        mask[row * width + t] = 1n;
+      for (let t = 0, at = 2 * row * width; t < item.ids.length; t++, at += 2) {
+        idWords[at] = item.ids[t]!;
+        maskWords[at] = 1;
       }
     });
     const dims = [batch.length, width];
