@@ -6,7 +6,7 @@
 // clone has it after `npm install && npm run setup` (pipeline.yaml, params.yaml, pipeline.lock,
 // data/, models/encoder; no .kd/ cache, so every stage really runs and every sentence is encoded),
 // then `kd-pipeline run --json`, timed end to end, with the first of `--sizes`; then each further
-// size in the same copy (only the student stages rerun). Prints, per size, mean ± sd of teacher,
+// size in the same copy (only its transfer set and student stages rerun). Prints, per size, mean ± sd of teacher,
 // student and baseline test accuracy, student ÷ teacher, the distillation gain, accuracy on test
 // sentences with a word the training split never had, the parameter and p50-latency ratios,
 // checked against the student-sizes issue's targets; the end-to-end wall time and each stage's
@@ -56,7 +56,7 @@ function runSeed(seed) {
   for (const [i, size] of sizes.entries()) {
     setParam(root, ['student', 'size'], size);
     const run = timedRun(CLI, root, `seed ${seed}, size ${size}`);
-    process.stderr.write(`  seed ${seed}, ${size}: ${run.wall.toFixed(1)} s${i === 0 ? ' end to end from a clean copy' : ' (student stages)'} (${STAGES.filter((s) => run.seconds[s] !== undefined).map((s) => `${s} ${run.seconds[s].toFixed(1)}`).join(', ')})\n`);
+    process.stderr.write(`  seed ${seed}, ${size}: ${run.wall.toFixed(1)} s${i === 0 ? ' end to end from a clean copy' : ' (its transfer set and student stages)'} (${STAGES.filter((s) => run.seconds[s] !== undefined).map((s) => `${s} ${run.seconds[s].toFixed(1)}`).join(', ')})\n`);
     const m = readMetrics(root);
     const shipped = fastestRuntime(m);
     process.stderr.write(
