@@ -22,12 +22,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, parseDocument } from 'yaml';
-import { CLI, failer, REPO } from './lib/project.mjs';
+import { CLI, failer, REPO, TINY } from './lib/project.mjs';
 
 const fail = failer('queue');
 const GOAL = 1.15;
 const GRID = ['-S', 'student.temperature=2,4', '-S', 'student.alpha=0.3,0.7'];
-const TINY = ['teacher.transformer.head.train.epochs=5', 'text.max_len=16', 'vocab.encoder_words=300', 'student.model.embedding_dim=4', 'student.train.epochs=2', 'student.train_by_size.tiny.epochs=2', 'soft_labels.augment.copies=1', 'evaluate.latency_runs=5', 'evaluate.throughput_batch=16'];
 const ENCODER = path.join(REPO, 'models', 'encoder');
 const MOTO = path.join(REPO, '.venv', 'bin', 'moto_server');
 

@@ -16,12 +16,10 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse, parseDocument } from 'yaml';
+import { CLI, REPO, TINY } from './lib/project.mjs';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const CLI = path.join(REPO, 'bin', 'kd-pipeline.js');
 const ENCODER = path.join(REPO, 'models', 'encoder');
 const GOALS = { ratio: 1.15, speedup: 1.3, overhead: 0.5 };
 const GRID = ['-S', 'student.temperature=2,4,8', '-S', 'student.alpha=0.3,0.5,0.7'];
@@ -37,8 +35,6 @@ if (!existsSync(path.join(ENCODER, 'config.json'))) {
   console.error('bench:sweep: models/encoder is missing; fetch it with `npm run setup`');
   process.exit(2);
 }
-
-const TINY = ['teacher.transformer.head.train.epochs=5', 'text.max_len=16', 'vocab.encoder_words=300', 'student.model.embedding_dim=4', 'student.train.epochs=2', 'student.train_by_size.tiny.epochs=2', 'soft_labels.augment.copies=1', 'evaluate.latency_runs=5', 'evaluate.throughput_batch=16'];
 
 // No MLflow server: runs are journaled only, so the figures measure the engine and the stages.
 const ENV = { ...process.env, MLFLOW_TRACKING_URI: '' };

@@ -8,6 +8,8 @@ import { timed } from '../timing.mjs';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(REPO, 'bin/kd-pipeline.js');
+/** params.yaml overrides that make a run of the default pipeline take seconds (the sweep and queue benches' `--tiny`). */
+export const TINY = ['teacher.transformer.head.train.epochs=5', 'text.max_len=16', 'vocab.encoder_words=300', 'student.model.embedding_dim=4', 'student.train.epochs=2', 'student.train_by_size.tiny.epochs=2', 'soft_labels.augment.copies=1', 'evaluate.latency_runs=5', 'evaluate.throughput_batch=16'];
 export const STAGES = ['encoder', 'preprocess', 'build-vocab', 'train-teacher', 'generate-soft-labels', 'train-student', 'train-baseline', 'evaluate-teacher', 'evaluate', 'export'];
 
 /** Prints `bench:<name>: message` and exits 1. */
