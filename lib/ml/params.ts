@@ -52,7 +52,7 @@ const transformerSchema = z.strictObject({
   batch_size: z.number().int().positive().default(64),
   /** auto: ONNX Runtime's CUDA provider when it loads, else CPU. */
   device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
-  /** ONNX Runtime threads (several batches of one call run side by side, see sentence-encoder.ts); 0 = one per CPU core. */
+  /** ONNX Runtime intra-op threads for one batch at a time (see sentence-encoder.ts); 0 = one per CPU core. */
   threads: z.number().int().nonnegative().default(0),
   head: z.strictObject({
     /** logistic: one dense layer; hidden: dense ReLU layer of `hidden` units then logits; model: the model's own classifier. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { KdError } from '../../errors.js';
 import type { EncoderInfo, TransformerParams } from './encoder-folder.js';
+import { POOLED_OUTPUT, readEncoderModel, withPoolingHead } from './encoder-model.js';
 import { countOnnxParams } from './onnx-params.js';
 import { onnxRuntimeInfo } from './onnx-runtime.js';
 import { loadTransformers } from './transformers.js';
@@ -10,7 +11,6 @@ import { Throughput } from './throughput.js';
 import { windowSpans } from './windows.js';
 
 type Tokenizer = Awaited<ReturnType<Awaited<ReturnType<typeof loadTransformers>>['AutoTokenizer']['from_pretrained']>>;
-type Model = Awaited<ReturnType<Awaited<ReturnType<typeof loadTransformers>>['AutoModel']['from_pretrained']>>;
 
 /** What the model reads for one text, or for one window of a long text. */
 interface Item {
@@ -69,11 +69,13 @@ function providers(device: TransformerParams['device']): string[] {
 }
 
 /**
- * A pretrained transformer encoder from a folder in the Hugging Face layout: transformers.js loads
- * the tokenizer and the ONNX Runtime session, which this class then feeds itself. `embedding`
- * rows are mean- or CLS-pooled, L2-normalised sentence embeddings (what sentence-transformers
- * computes for models like all-MiniLM-L6-v2); `logits` the model's own sequence-classification
- * output. A text longer than max_tokens is read in windows (windows.ts).
+ * A pretrained transformer encoder from a folder in the Hugging Face layout: transformers.js reads
+ * the tokenizer and the config; the ONNX Runtime session (onnxruntime-node, the runtime
+ * transformers.js uses in Node) is this class's own. `embedding` rows are mean- or CLS-pooled,
+ * L2-normalised sentence embeddings (what sentence-transformers computes for models like
+ * all-MiniLM-L6-v2), pooled by a head appended to the model's graph (encoder-model.ts); `logits`
+ * the model's own sequence-classification output. A text longer than max_tokens is read in windows
+ * (windows.ts).
  */
 export class SentenceEncoder {
   /** Input buffers, reused by every batch (the session copies its inputs). */
@@ -81,8 +83,9 @@ export class SentenceEncoder {
 
   private constructor(
     private readonly tokenizer: Tokenizer,
-    private readonly model: Model,
     private readonly session: InferenceSession,
+    /** The output read: the pooled embedding (POOLED_OUTPUT) or the logits. */
+    private readonly fetch: string,
     private readonly specials: Specials,
     private readonly p: TransformerParams,
     readonly info: EncoderInfo,
@@ -97,61 +100,59 @@ export class SentenceEncoder {
 
   /** `shownAs` names the ONNX file in errors (the folder being filled is a temp folder). */
   static async load(dir: string, info: EncoderInfo, p: TransformerParams, output: EncoderOutput, shownAs = path.join(dir, info.onnx)): Promise<SentenceEncoder> {
-    const { AutoTokenizer, AutoModel, AutoModelForSequenceClassification } = await loadTransformers();
+    const { AutoTokenizer, AutoConfig } = await loadTransformers();
     const where = shownAs;
+    const folderFile = (name: string) => path.join(path.dirname(path.dirname(where)), name);
     let tokenizer: Tokenizer;
     try {
       tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
     } catch (error) {
-      throw new KdError(`${path.join(path.dirname(path.dirname(where)), 'tokenizer.json')}: transformers.js cannot read the tokenizer (${(error as Error).message})`);
+      throw new KdError(`${folderFile('tokenizer.json')}: transformers.js cannot read the tokenizer (${(error as Error).message})`);
     }
+    const config = (await AutoConfig.from_pretrained(dir, { local_files_only: true })) as unknown as { hidden_size?: number; id2label?: Record<number, string> };
+    const model = readEncoderModel(path.join(dir, info.onnx), where);
+    const wanted = output === 'logits' ? 'logits' : 'last_hidden_state';
+    const lacking = ['input_ids', 'attention_mask'].filter((name) => !model.inputs.includes(name));
+    if (lacking.length > 0 || !model.outputs.includes(wanted)) {
+      throw new KdError(
+        `${where}: unexpected inputs/outputs: has inputs [${model.inputs.join(', ')}] and outputs [${model.outputs.join(', ')}], ` +
+          `needs inputs input_ids, attention_mask and output ${wanted} (a Hugging Face encoder exported to ONNX)`,
+      );
+    }
+    // Embeddings are pooled inside the graph; logits are the model's own output.
+    const bytes = output === 'embedding' ? withPoolingHead(model, p.pooling, wanted, 'attention_mask') : model.bytes;
+    const fetch = output === 'embedding' ? POOLED_OUTPUT : wanted;
+
     const threads = p.threads > 0 ? p.threads : cpus().length;
-    const Loader = output === 'logits' ? AutoModelForSequenceClassification : AutoModel;
-    let model: Model | undefined;
+    let session: InferenceSession | undefined;
     let provider = '';
     const failures: string[] = [];
     for (const device of providers(p.device)) {
       try {
-        model = (await Loader.from_pretrained(dir, {
-          dtype: p.dtype,
-          device: device as 'cpu',
-          local_files_only: true,
-          session_options: sessionOptions(threads),
-        })) as Model;
+        session = await InferenceSession.create(bytes, { ...sessionOptions(threads), executionProviders: [device], externalData: model.externalData });
         provider = device;
         break;
       } catch (error) {
         failures.push(`${device}: ${(error as Error).message.split('\n')[0]}`);
       }
     }
-    if (!model) throw new KdError(`${where}: ONNX Runtime cannot load it (${failures.join('; ')})`);
+    if (!session) throw new KdError(`${where}: ONNX Runtime cannot load it (${failures.join('; ')})`);
 
-    const session = (model as unknown as { sessions: Record<string, InferenceSession> }).sessions.model!;
-    const wanted = output === 'logits' ? 'logits' : 'last_hidden_state';
-    const lacking = ['input_ids', 'attention_mask'].filter((name) => !session.inputNames.includes(name));
-    if (lacking.length > 0 || !session.outputNames.includes(wanted)) {
-      await model.dispose();
-      throw new KdError(
-        `${where}: unexpected inputs/outputs: has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}], ` +
-          `needs inputs input_ids, attention_mask and output ${wanted} (a Hugging Face encoder exported to ONNX)`,
-      );
-    }
-    const config = model.config as unknown as { hidden_size?: number; id2label?: Record<number, string> };
     const id2label = config.id2label ?? {};
     const dim = output === 'logits' ? Object.keys(id2label).length : (config.hidden_size ?? 0);
-    const specials = specialsOf(tokenizer, path.join(path.dirname(path.dirname(where)), 'tokenizer.json'));
+    const specials = specialsOf(tokenizer, folderFile('tokenizer.json'));
     if (specials.prefix.length + specials.suffix.length >= p.max_tokens) {
-      await model.dispose();
+      await session.release();
       throw new KdError(`params.yaml: teacher.transformer.max_tokens: ${p.max_tokens} leaves no room for a text's pieces beside the tokenizer's ${specials.prefix.length + specials.suffix.length} special tokens`);
     }
     if (p.long_text === 'windows' && p.window_overlap >= p.max_tokens - specials.prefix.length - specials.suffix.length) {
-      await model.dispose();
+      await session.release();
       throw new KdError(
         `params.yaml: teacher.transformer.window_overlap: ${p.window_overlap} must be below the pieces a window holds (max_tokens ${p.max_tokens} − ${specials.prefix.length + specials.suffix.length} special tokens)`,
       );
     }
     const onnxFile = path.join(dir, info.onnx);
-    return new SentenceEncoder(tokenizer, model, session, specials, p, info, provider, output, dim, countOnnxParams(onnxFile), id2label);
+    return new SentenceEncoder(tokenizer, session, fetch, specials, p, info, provider, output, dim, countOnnxParams(onnxFile), id2label);
   }
 
   /** The tokenizer's mask token ([MASK], <mask>, …): what a masked word becomes in augmented text the encoder reads. */
@@ -163,7 +164,7 @@ export class SentenceEncoder {
    * One row of `dim` floats per text, in input order. Each text is tokenised once (a text longer
    * than max_tokens becomes one item per window, see windows.ts); items are sorted by their number
    * of pieces and cut into batches of `batch_size`, so a batch pads little; the ONNX session runs
-   * on int64 tensors built here (transformers.js's model call copies and converts its inputs).
+   * on int64 tensors built here.
    * Batches run one after another on the session's `threads` intra-op threads: onnxruntime-node
    * runs one session call at a time, so two sessions side by side ("lanes", tried before) used one
    * core between them (docs/distill-bench.md#encoder-throughput).
@@ -242,36 +243,20 @@ export class SentenceEncoder {
     const dims = [batch.length, width];
     const feeds: Record<string, Tensor> = { input_ids: new Tensor('int64', ids, dims), attention_mask: new Tensor('int64', mask, dims) };
     if (this.session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new Tensor('int64', buffers.types.subarray(0, size), dims);
-    const result = await this.session.run(feeds);
-    const out = result[this.output === 'logits' ? 'logits' : 'last_hidden_state']!;
-    const data = out.data as Float32Array;
+    const result = await this.session.run(feeds, [this.fetch]);
+    const out = result[this.fetch]!;
     try {
-      if (this.output === 'logits') {
-        const labels = out.dims[1]!;
-        return batch.map((_, row) => data.slice(row * labels, (row + 1) * labels));
-      }
-      return batch.map((item, row) => pool(data, row * width * this.dim, this.p.pooling === 'cls' ? 1 : item.ids.length, this.dim));
+      const data = out.data as Float32Array;
+      const columns = out.dims[1]!;
+      return batch.map((_, row) => data.slice(row * columns, (row + 1) * columns));
     } finally {
-      for (const tensor of Object.values(result)) tensor.dispose();
+      out.dispose();
     }
   }
 
   async dispose(): Promise<void> {
-    await this.model.dispose();
+    await this.session.release();
   }
-}
-
-/**
- * The mean of `positions` consecutive rows of `dim` floats from `offset` (an item's real tokens:
- * padding follows them; `cls`: the first only), divided by its L2 norm.
- */
-function pool(data: Float32Array, offset: number, positions: number, dim: number): Float32Array {
-  const v = new Float32Array(dim);
-  for (let t = 0; t < positions; t++) {
-    const at = offset + t * dim;
-    for (let d = 0; d < dim; d++) v[d]! += data[at + d]!;
-  }
-  return finish(v, positions, true);
 }
 
 /** `sum` divided by `weight`, then (embeddings) by its L2 norm, in place. */

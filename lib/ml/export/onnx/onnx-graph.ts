@@ -28,6 +28,9 @@ export class OnnxGraph {
   private readonly constants = new Map<string, ValueName>();
   private counter = 0;
 
+  /** `prefix` starts every name this builder makes, so that nodes added to an existing graph (extend) cannot clash with its own. */
+  constructor(private readonly prefix = '') {}
+
   /** A weight or constant tensor stored in the file (little-endian raw bytes). */
   initializer(name: string, type: TensorType, dims: readonly number[], values: Float32Array | Int8Array | BigInt64Array): ValueName {
     const rawData = new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
@@ -41,17 +44,17 @@ export class OnnxGraph {
     const known = this.constants.get(key);
     if (known) return known;
     const data = type === 'float32' ? Float32Array.from(values) : BigInt64Array.from(values, (v) => BigInt(v));
-    const name = this.initializer(`const_${this.constants.size}`, type, dims, data);
+    const name = this.initializer(`${this.prefix}const_${this.constants.size}`, type, dims, data);
     this.constants.set(key, name);
     return name;
   }
 
   /** Adds one operator and returns the name of its (single) output; `output` names it when the graph's reader must find it. */
   op(opType: string, inputs: readonly ValueName[], attributes: Record<string, AttributeValue> = {}, output?: string): ValueName {
-    const out = output ?? `${opType.toLowerCase()}_${this.counter++}`;
+    const out = output ?? `${this.prefix}${opType.toLowerCase()}_${this.counter++}`;
     this.nodes.push({
       opType,
-      name: `${opType}_${this.nodes.length}`,
+      name: `${this.prefix}${opType}_${this.nodes.length}`,
       input: [...inputs],
       output: [out],
       attribute: Object.entries(attributes).map(([name, value]) => attribute(name, value)),
@@ -78,6 +81,25 @@ export class OnnxGraph {
       },
     };
     return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+  }
+
+  /**
+   * `model` with this builder's nodes and initializers added to its graph, and `outputs` (float32)
+   * added to the graph's outputs. The addition is a second ModelProto.graph appended to the file:
+   * protobuf merges a message field that appears twice, concatenating repeated fields, so every
+   * byte of the original model, fields this package's onnx.proto predates included, stays as it was.
+   */
+  extend(model: Uint8Array, outputs: readonly ValueName[]): Uint8Array {
+    const graph: onnxProto.onnx.IGraphProto = {
+      node: this.nodes,
+      initializer: this.initializers,
+      output: outputs.map((name) => ({ name, type: { tensorType: { elemType: DataType.FLOAT } } })),
+    };
+    const addition = onnx.ModelProto.encode(onnx.ModelProto.create({ graph })).finish();
+    const bytes = new Uint8Array(model.length + addition.length);
+    bytes.set(model);
+    bytes.set(addition, model.length);
+    return bytes;
   }
 }
 
