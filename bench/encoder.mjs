@@ -2,10 +2,11 @@
 // npm run bench:encoder [-- --words 3000 --sentences 1000 --batch 64 --threads 2 --repeat 4]
 //
 // Encoding throughput of the transformer teacher's encoder in Node — lib/ml/teacher/sentence-
-// encoder.ts: transformers.js's tokenizer, onnxruntime-node's session fed directly, pooling in JS —
-// against Python onnxruntime with the Rust `tokenizers` (bench/encode_reference.py) on the same
-// ONNX file, max_tokens, batch size and thread count (Node spreads its threads over batches run side
-// by side, one thread each at 2; Python runs one batch at a time on all of them), on two workloads: single words (the data
+// encoder.ts: transformers.js's tokenizer, onnxruntime-node's session fed directly, mean pooling
+// inside the ONNX graph (a head appended to the model, encoder-model.ts) — against Python
+// onnxruntime with the Rust `tokenizers` (bench/encode_reference.py: the same ONNX file, numpy
+// pooling after the run), with the same max_tokens, batch size and thread count (both sides run one
+// batch at a time on all the threads), on two workloads: single words (the data
 // set's distinct words, each encoded alone, as the vocabulary-word transfer rows are) and the data
 // set's sentences. Python runs with the Node session's options (idle intra-op threads sleep rather
 // than spin) — the pass/fail comparison — and with onnxruntime's defaults (spinning), shown beside.
