@@ -9,7 +9,7 @@ import { buildStudent, buildTeacherMember } from '../../lib/ml/models/models.js'
 import { MASKED_POOLING, ZERO_PADS } from '../../lib/ml/models/masked-layers.js';
 import { SIZE_PRESETS, studentModel, studentTrain } from '../../lib/ml/models/student-sizes.js';
 import { loadMlParams, STUDENT_SIZES } from '../../lib/ml/params.js';
-import { countOnnxParams } from '../../lib/ml/teacher/onnx-params.js';
+import { readEncoderModel } from '../../lib/ml/teacher/encoder-model.js';
 import { defaultEncoderDir } from './encoder-fixture.js';
 import { setDropoutStep, STEP_DROPOUT, stepDropoutClass } from '../../lib/ml/models/step-dropout.js';
 
@@ -20,7 +20,7 @@ const shape = { vocabSize: params.vocab.max_size, maxLen: params.text.max_len, n
 describe('models', () => {
   it('each student size, over 25,000 pieces, keeps its budget: ≥ 100× / 30× / 10× fewer parameters than the default transformer teacher', () => {
     expect(params.teacher.members).toEqual(['transformer']);
-    const teacher = countOnnxParams(path.join(defaultEncoderDir(), 'onnx/model_quantized.onnx'));
+    const teacher = readEncoderModel(path.join(defaultEncoderDir(), 'onnx/model_quantized.onnx')).params;
     const ratios = { tiny: 100, small: 30, base: 10 } as const;
     for (const size of STUDENT_SIZES) {
       const student = buildStudent(tf, studentModel({ ...params.student, size, model: {} }), { ...shape, vocabSize: 25_000 }).countParams();

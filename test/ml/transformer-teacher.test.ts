@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddingCache } from '../../lib/ml/teacher/embedding-cache.js';
 import { readEncoderFolder } from '../../lib/ml/teacher/encoder-folder.js';
-import { countOnnxParams } from '../../lib/ml/teacher/onnx-params.js';
+import { readEncoderModel } from '../../lib/ml/teacher/encoder-model.js';
 import { SentenceEncoder } from '../../lib/ml/teacher/sentence-encoder.js';
 import { windowSpans, type LongText } from '../../lib/ml/teacher/windows.js';
 import { CLI, defaultEncoderDir, encoderCopy, REPO, setParams } from './encoder-fixture.js';
@@ -121,7 +121,7 @@ describe('the sentence encoder', () => {
   });
 
   it('counts the ONNX model\'s parameters as the onnx package does (22,617,680 initializer elements)', () => {
-    expect(countOnnxParams(path.join(defaultEncoderDir(), 'onnx/model_quantized.onnx'))).toBe(22_617_680);
+    expect(readEncoderModel(path.join(defaultEncoderDir(), 'onnx/model_quantized.onnx')).params).toBe(22_617_680);
   });
 });
 

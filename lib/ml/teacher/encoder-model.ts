@@ -22,6 +22,11 @@ export interface EncoderModel {
   opset: number;
   /** ONNX element type of each output (1 = float32, 10 = float16). */
   outputTypes: Map<string, number>;
+  /**
+   * The model's parameters: the elements of its graph's initializers (weights, biases, embedding
+   * tables; a quantised model's scales and zero points too, a fraction of a percent).
+   */
+  params: number;
 }
 
 /** Reads `file` (an ONNX model) and the external-data files its initializers name, relative to it; errors name `shownAs`. */
@@ -49,6 +54,8 @@ export function readEncoderModel(file: string, shownAs = file): EncoderModel {
     if (!existsSync(at)) throw new KdError(`${shownAs}: its weights are stored in ${location}, which is missing beside it`);
     return { path: location, data: readFileSync(at) };
   });
+  const params = initializers.reduce((sum, t) => sum + (t.dims ?? []).reduce((n: number, d) => n * Number(d), 1), 0);
+  if (params === 0) throw new KdError(`${shownAs}: no initializers found: not an ONNX model with weights`);
   const weights = new Set(initializers.map((t) => t.name ?? ''));
   const outputs = graph.output ?? [];
   return {
@@ -59,6 +66,7 @@ export function readEncoderModel(file: string, shownAs = file): EncoderModel {
     outputs: outputs.map((o) => o.name ?? ''),
     opset,
     outputTypes: new Map(outputs.map((o) => [o.name ?? '', o.type?.tensorType?.elemType ?? 0])),
+    params,
   };
 }
 

@@ -1,22 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { KdError } from '../../errors.js';
 
-/**
- * The number of parameters of an ONNX model: the elements of its graph's initializers (weights,
- * biases, embedding tables; a quantised model's scales and zero points are counted too, which
- * adds a fraction of a percent). ONNX Runtime does not expose initializers, so this walks the
- * protobuf: ModelProto.graph (field 7) → GraphProto.initializer (5) → TensorProto.dims (1).
- */
-export function countOnnxParams(file: string): number {
-  const bytes = readFileSync(file);
-  let total = 0;
-  for (const graph of fields(bytes, 0, bytes.length, 7)) {
-    for (const tensor of fields(bytes, graph.start, graph.end, 5)) total += tensorElements(bytes, tensor.start, tensor.end);
-  }
-  if (total === 0) throw new KdError(`${file}: no initializers found: not an ONNX model with weights`);
-  return total;
-}
-
 interface Span {
   start: number;
   end: number;
@@ -68,20 +52,6 @@ function* fieldsIn(bytes: Uint8Array, start: number, end: number): Generator<Fie
 /** Length-delimited fields numbered `wanted` between `start` and `end`. */
 function* fields(bytes: Uint8Array, start: number, end: number, wanted: number): Generator<Span> {
   for (const f of fieldsIn(bytes, start, end)) if (f.field === wanted && f.wire === 2) yield { start: f.start, end: f.end };
-}
-
-/** The product of TensorProto.dims (field 1: packed, or one varint per dimension); 1 for a scalar. */
-function tensorElements(bytes: Uint8Array, start: number, end: number): number {
-  let elements = 1;
-  for (const f of fieldsIn(bytes, start, end)) {
-    if (f.field !== 1) continue;
-    for (let p = f.start; p < f.end; ) {
-      const dim = varint(bytes, p);
-      elements *= dim.value;
-      p = dim.next;
-    }
-  }
-  return elements;
 }
 
 /** TensorProto fields this file reads: dims (1), data_type (2), name (8), raw_data (9). */

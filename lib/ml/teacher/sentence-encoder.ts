@@ -4,7 +4,6 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { KdError } from '../../errors.js';
 import type { EncoderInfo, TransformerParams } from './encoder-folder.js';
 import { POOLED_OUTPUT, readEncoderModel, withPoolingHead } from './encoder-model.js';
-import { countOnnxParams } from './onnx-params.js';
 import { onnxRuntimeInfo } from './onnx-runtime.js';
 import { loadTransformers } from './transformers.js';
 import { Throughput } from './throughput.js';
@@ -151,8 +150,7 @@ export class SentenceEncoder {
         `params.yaml: teacher.transformer.window_overlap: ${p.window_overlap} must be below the pieces a window holds (max_tokens ${p.max_tokens} − ${specials.prefix.length + specials.suffix.length} special tokens)`,
       );
     }
-    const onnxFile = path.join(dir, info.onnx);
-    return new SentenceEncoder(tokenizer, session, fetch, specials, p, info, provider, output, dim, countOnnxParams(onnxFile), id2label);
+    return new SentenceEncoder(tokenizer, session, fetch, specials, p, info, provider, output, dim, model.params, id2label);
   }
 
   /** The tokenizer's mask token ([MASK], <mask>, …): what a masked word becomes in augmented text the encoder reads. */
