@@ -3,9 +3,12 @@
   python bench/encode_reference.py embed  ENCODER_DIR ONNX_FILE < texts.json > vectors.json
       mean-pooled (over the attention mask), L2-normalised embeddings: what sentence-transformers
       computes for all-MiniLM-L6-v2, and what lib/ml/teacher/sentence-encoder.ts must reproduce.
-  python bench/encode_reference.py speed  ENCODER_DIR ONNX_FILE --batch 64 --threads 2 [--spinning 1] < texts.json
-      texts per second, batched as the Node encoder batches them (sorted by their number of
-      pieces, padded to the longest of each batch), printed as JSON.
+  python bench/encode_reference.py serve  ENCODER_DIR ONNX_FILE --batch 64 --threads 2 [--spinning 1]
+      a timing worker that stays loaded: its first stdin line is a JSON object of named workloads
+      ({"words": [...], "sentences": [...]}); then each line names one, which is encoded once, batched
+      as the Node encoder batches (sorted by their number of pieces, padded to the longest of each
+      batch), and answered with one JSON line {"seconds": ...} (the encode alone, timed inside).
+      The first line answered is {"ready": true, "onnxruntime": ...}, after a warm-up pass.
 
 Needs onnxruntime, tokenizers and numpy (bench/distill.mjs installs pinned versions into .venv).
 """
@@ -54,29 +57,29 @@ def encode(sess, tok, texts, batch, max_tokens):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["embed", "speed"])
+    parser.add_argument("mode", choices=["embed", "serve"])
     parser.add_argument("encoder_dir")
     parser.add_argument("onnx")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=128)
-    parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--spinning", type=int, choices=[0, 1], default=0)
     args = parser.parse_args()
-    texts = json.load(sys.stdin)
     sess = session(args.onnx, args.threads, args.spinning)
     tok = Tokenizer.from_file(f"{args.encoder_dir}/tokenizer.json")
     if args.mode == "embed":
-        rows = encode(sess, tok, texts, args.batch, args.max_tokens)
+        rows = encode(sess, tok, json.load(sys.stdin), args.batch, args.max_tokens)
         json.dump([[round(float(x), 7) for x in row] for row in rows], sys.stdout)
         return
-    encode(sess, tok, texts[: args.batch], args.batch, args.max_tokens)  # warm-up
-    best = 0.0
-    for _ in range(args.repeat):
+    workloads = json.loads(sys.stdin.readline())
+    for name in workloads:  # warm-up: each workload once
+        encode(sess, tok, workloads[name], args.batch, args.max_tokens)
+    print(json.dumps({"ready": True, "onnxruntime": ort.__version__}), flush=True)
+    for line in sys.stdin:
+        texts = workloads[line.strip()]
         start = time.perf_counter()
         encode(sess, tok, texts, args.batch, args.max_tokens)
-        best = max(best, len(texts) / (time.perf_counter() - start))
-    json.dump({"sentences_per_second": best, "onnxruntime": ort.__version__, "threads": args.threads, "batch": args.batch}, sys.stdout)
+        print(json.dumps({"seconds": time.perf_counter() - start}), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench:encoder [-- --words 3000 --sentences 1000 --batch 64 --threads 2 --repeat 4]
+// npm run bench:encoder [-- --words 3000 --sentences 1000 --batch 64 --threads 2 --repeat 10]
 //
 // Encoding throughput of the transformer teacher's encoder in Node — lib/ml/teacher/sentence-
 // encoder.ts: transformers.js's tokenizer, onnxruntime-node's session fed directly, mean pooling
@@ -10,15 +10,19 @@
 // set's distinct words, each encoded alone, as the vocabulary-word transfer rows are) and the data
 // set's sentences. Python runs with the Node session's options (idle intra-op threads sleep rather
 // than spin) — the pass/fail comparison — and with onnxruntime's defaults (spinning), shown beside.
-// The machine is shared, so the sides alternate — each round: Node, Python, Python with defaults,
-// on words then on sentences. Pass/fail is the median over rounds of Node ÷ Python within a round
-// (the two ran back to back, under about the same load); each side's median and best round are
-// printed too.
-// Every round starts warm (Node: two batches encoded first; Python: one). Needs models/encoder (npm run setup) and
-// python3; installs the pinned onnxruntime/tokenizers/numpy into .venv-bench/ unless it holds exactly those.
-import { execFileSync, spawnSync } from 'node:child_process';
+// The machine is shared, so the sides alternate: both Python sides are worker processes that stay
+// loaded (encode_reference.py serve), and each round times one pass of each side, back to back —
+// Node then Python in even rounds, Python then Node in odd ones, then Python with defaults — on
+// words, then on sentences. Every side encodes each workload once before the first round, and times
+// only its encode (tokenising, batching, the session, pooling). Pass/fail is the median over rounds of
+// Node ÷ Python within a round (the two ran back to back, under about the same load); the mean of
+// those ratios with its 95 % interval, and each side's median and best round, are printed too.
+// Needs models/encoder (npm run setup) and python3; installs the pinned
+// onnxruntime/tokenizers/numpy into .venv-bench/ unless it holds exactly those.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { parse } from 'csv-parse/sync';
 
@@ -33,7 +37,7 @@ const { values: args } = parseArgs({
     sentences: { type: 'string', default: '1000' },
     batch: { type: 'string', default: '64' },
     threads: { type: 'string', default: '2' },
-    repeat: { type: 'string', default: '4' },
+    repeat: { type: 'string', default: '10' },
     out: { type: 'string', default: 'artifacts/bench/encoder.json' },
   },
 });
@@ -56,47 +60,88 @@ if (!existsSync(python)) execFileSync('python3', ['-m', 'venv', venv], { stdio: 
 const installed = spawnSync(python, ['-c', 'import onnxruntime, tokenizers, numpy; print(f"onnxruntime=={onnxruntime.__version__} tokenizers=={tokenizers.__version__} numpy=={numpy.__version__}")'], { encoding: 'utf8' });
 if (installed.status !== 0 || installed.stdout.trim() !== PYTHON_PACKAGES.join(' ')) execFileSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...PYTHON_PACKAGES], { stdio: 'inherit' });
 
-/** One Python round on `texts`: texts per second (its own warm-up first, timing inside the process). */
-function pythonRound(texts, spinning) {
-  const py = spawnSync(
+/**
+ * A Python timing worker (bench/encode_reference.py serve) that stays loaded for the whole bench, so
+ * a round times one warm pass on each side, back to back, with no process start between them.
+ */
+async function pythonWorker(spinning) {
+  const child = spawn(
     python,
-    [path.join(REPO, 'bench/encode_reference.py'), 'speed', dir, path.join(dir, info.onnx), '--batch', String(batch), '--threads', String(threads), '--max-tokens', String(MAX_TOKENS), '--spinning', String(spinning)],
-    { input: JSON.stringify(texts), encoding: 'utf8', maxBuffer: 1 << 26 },
+    [path.join(REPO, 'bench/encode_reference.py'), 'serve', dir, path.join(dir, info.onnx), '--batch', String(batch), '--threads', String(threads), '--max-tokens', String(MAX_TOKENS), '--spinning', String(spinning)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
   );
-  if (py.status !== 0) throw new Error(`bench/encode_reference.py failed:\n${py.stderr}`);
-  return JSON.parse(py.stdout);
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async () => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error(`bench/encode_reference.py serve (spinning ${spinning}) exited early`);
+    return JSON.parse(value);
+  };
+  child.stdin.write(`${JSON.stringify(workloads)}\n`);
+  const { onnxruntime } = await next();
+  return {
+    onnxruntime,
+    /** Texts per second of one pass over the workload `name`. */
+    async rate(name) {
+      child.stdin.write(`${name}\n`);
+      return workloads[name].length / (await next()).seconds;
+    },
+    close: () => child.stdin.end(),
+  };
 }
 
 const p = { model: info.model, dtype: info.dtype, pooling: 'mean', max_tokens: MAX_TOKENS, long_text: 'windows', window_overlap: 16, batch_size: batch, device: 'cpu', threads, head: {} };
 const encoder = await SentenceEncoder.load(dir, info, p, 'embedding');
-await encoder.encode(sentences.slice(0, 2 * batch)); // warm-up: two batches
+for (const texts of Object.values(workloads)) await encoder.encode(texts); // warm-up: each workload once, as the Python workers do
 const pieces = Object.fromEntries(Object.entries(workloads).map(([name, texts]) => [name, texts.reduce((sum, t) => sum + Math.min(encoder.pieces(t), MAX_TOKENS - 2), 0) / texts.length]));
+const [pythonSame, pythonDefaults] = [await pythonWorker(0), await pythonWorker(1)];
+const onnxruntime = pythonSame.onnxruntime;
+async function nodeRate(name) {
+  const start = performance.now();
+  await encoder.encode(workloads[name]);
+  return workloads[name].length / ((performance.now() - start) / 1000);
+}
 const rounds = { words: { node: [], python: [], python_spinning: [] }, sentences: { node: [], python: [], python_spinning: [] } };
-let onnxruntime = '';
 for (let r = 0; r < repeat; r++) {
-  for (const [name, texts] of Object.entries(workloads)) {
-    await encoder.encode(texts.slice(0, 2 * batch));
-    const start = performance.now();
-    await encoder.encode(texts);
-    rounds[name].node.push(texts.length / ((performance.now() - start) / 1000));
-    const py = pythonRound(texts, 0);
-    rounds[name].python.push(py.sentences_per_second);
-    rounds[name].python_spinning.push(pythonRound(texts, 1).sentences_per_second);
-    onnxruntime = py.onnxruntime;
-    const [n, q, d] = [rounds[name].node, rounds[name].python, rounds[name].python_spinning].map((xs) => xs.at(-1).toFixed(0));
-    process.stderr.write(`round ${r + 1}/${repeat} ${name}: Node ${n}/s, Python ${q}/s, Python with defaults ${d}/s\n`);
+  for (const name of Object.keys(workloads)) {
+    // Who goes first alternates, so a load that drifts within a round favours neither side.
+    let n, q;
+    if (r % 2 === 0) {
+      n = await nodeRate(name);
+      q = await pythonSame.rate(name);
+    } else {
+      q = await pythonSame.rate(name);
+      n = await nodeRate(name);
+    }
+    rounds[name].node.push(n);
+    rounds[name].python.push(q);
+    rounds[name].python_spinning.push(await pythonDefaults.rate(name));
+    process.stderr.write(`round ${r + 1}/${repeat} ${name}: Node ${n.toFixed(0)}/s, Python ${q.toFixed(0)}/s (${(n / q).toFixed(3)}×), Python with defaults ${rounds[name].python_spinning.at(-1).toFixed(0)}/s\n`);
   }
 }
+pythonSame.close();
+pythonDefaults.close();
 await encoder.dispose();
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+// Student's t at 97.5 % for 1–20 degrees of freedom (≈ 2 beyond): the 95 % interval of the mean ratio.
+const T975 = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.1, 2.09, 2.09];
+/** Geometric mean of the ratios with its 95 % interval (a t-interval on their logarithms). */
+function meanInterval(ratios) {
+  const logs = ratios.map(Math.log);
+  const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
+  if (logs.length < 2) return { mean: Math.exp(mean), low: NaN, high: NaN };
+  const sd = Math.sqrt(logs.reduce((a, x) => a + (x - mean) ** 2, 0) / (logs.length - 1));
+  const half = (T975[logs.length - 2] ?? 2) * (sd / Math.sqrt(logs.length));
+  return { mean: Math.exp(mean), low: Math.exp(mean - half), high: Math.exp(mean + half) };
+}
 const summary = Object.fromEntries(
   Object.entries(rounds).map(([name, { node, python: py, python_spinning: spin }]) => {
     // Paired: within a round both sides saw about the same load, which drifts from round to round.
-    const ratio = median(node.map((x, i) => x / py[i]));
+    const ratios = node.map((x, i) => x / py[i]);
+    const ratio = median(ratios);
     return [
       name,
       {
@@ -109,6 +154,7 @@ const summary = Object.fromEntries(
         python_best: Math.max(...py),
         python_defaults_best: Math.max(...spin),
         ratio,
+        ratio_mean_interval: meanInterval(ratios),
         ratio_to_defaults: median(node.map((x, i) => x / spin[i])),
         pass: ratio >= GOAL,
         node_rounds: node,
@@ -121,11 +167,11 @@ const summary = Object.fromEntries(
 const result = { model: info.model, dtype: info.dtype, batch, threads, max_tokens: MAX_TOKENS, repeat, python_onnxruntime: onnxruntime, goal: GOAL, ...summary };
 
 console.log(`\nbench:encoder — ${info.model} (${info.dtype}), batch ${batch}, ${threads} thread(s), max_tokens ${MAX_TOKENS}; ${repeat} alternating rounds: median (best) texts/s, and the median of the rounds' Node ÷ Python`);
-console.log(`\n| workload | Node: this project (transformers.js tokenizer + onnxruntime-node) | Python: tokenizers + onnxruntime ${onnxruntime}, same session options | Node ÷ Python, median of rounds | ≥ ${GOAL}× | Python, onnxruntime's default spinning | Node ÷ that |`);
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log(`\n| workload | Node: this project (transformers.js tokenizer + onnxruntime-node) | Python: tokenizers + onnxruntime ${onnxruntime}, same session options | Node ÷ Python, median of rounds | ≥ ${GOAL}× | mean of rounds (95 % interval) | Python, onnxruntime's default spinning | Node ÷ that |`);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const [name, s] of Object.entries(summary)) {
   const label = name === 'words' ? `${s.texts.toLocaleString('en-US')} single words (${s.mean_pieces.toFixed(2)} pieces each)` : `${s.texts.toLocaleString('en-US')} sentences (${s.mean_pieces.toFixed(1)} pieces each)`;
-  console.log(`| ${label} | ${s.node_median.toFixed(0)} (${s.node_best.toFixed(0)}) | ${s.python_median.toFixed(0)} (${s.python_best.toFixed(0)}) | ${s.ratio.toFixed(2)}× | ${s.pass ? 'pass' : 'FAIL'} | ${s.python_defaults_median.toFixed(0)} (${s.python_defaults_best.toFixed(0)}) | ${s.ratio_to_defaults.toFixed(2)}× |`);
+  console.log(`| ${label} | ${s.node_median.toFixed(0)} (${s.node_best.toFixed(0)}) | ${s.python_median.toFixed(0)} (${s.python_best.toFixed(0)}) | ${s.ratio.toFixed(3)}× | ${s.pass ? 'pass' : 'FAIL'} | ${s.ratio_mean_interval.mean.toFixed(3)}× (${s.ratio_mean_interval.low.toFixed(3)}–${s.ratio_mean_interval.high.toFixed(3)}) | ${s.python_defaults_median.toFixed(0)} (${s.python_defaults_best.toFixed(0)}) | ${s.ratio_to_defaults.toFixed(2)}× |`);
 }
 const out = path.resolve(REPO, args.out);
 mkdirSync(path.dirname(out), { recursive: true });
