@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// npm run bench:distill [-- --seeds 3 --sizes tiny,small,base --against d163368 --set student.alpha=0.5 --keep --no-encoder-bench]
+// npm run bench:distill [-- --seeds 3 --first-seed 45 --sizes tiny,small,base --against d163368 --set student.alpha=0.5 --keep --no-encoder-bench]
 //
-// For each of `--seeds` seeds (params.yaml's seed, +1, +2…; the seed drives the split, the
+// For each of `--seeds` seeds (params.yaml's seed or `--first-seed`, +1, +2…; the seed drives the split, the
 // initialisation, the shuffling and the augmentation): a fresh temp copy of this project as a clean
 // clone has it after `npm install && npm run setup` (pipeline.yaml, params.yaml, pipeline.lock,
 // data/, models/encoder; no .kd/ cache, so every stage really runs and every sentence is encoded),
@@ -30,6 +30,7 @@ const TARGETS = { distillation_gain: 0.03, latency_ratio: 10, unseen_gap: 0.03, 
 const { values: args } = parseArgs({
   options: {
     seeds: { type: 'string', default: '3' },
+    'first-seed': { type: 'string' },
     sizes: { type: 'string', default: 'tiny,small,base' },
     against: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
@@ -129,7 +130,8 @@ const seedCount = Number(args.seeds);
 if (!Number.isInteger(seedCount) || seedCount < 1) fail(`--seeds ${args.seeds}: expected a positive integer`);
 const sizes = args.sizes.split(',').map((size) => size.trim());
 for (const size of sizes) if (!SIZE_TARGETS[size]) fail(`--sizes: unknown size "${size}" (tiny, small, base)`);
-const base = parse(readFileSync(path.join(REPO, 'params.yaml'), 'utf8')).seed;
+const base = args['first-seed'] === undefined ? parse(readFileSync(path.join(REPO, 'params.yaml'), 'utf8')).seed : Number(args['first-seed']);
+if (!Number.isInteger(base)) fail(`--first-seed ${args['first-seed']}: expected an integer`);
 const against = args.against ? runAgainst(args.against, base) : null;
 const runs = Array.from({ length: seedCount }, (_, i) => runSeed(base + i));
 
