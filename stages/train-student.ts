@@ -34,6 +34,7 @@ export async function run(root: string): Promise<void> {
         kind: params.student.size,
         build: student.build,
         save: student.save,
+        ...(student.penalty ? { penalty: student.penalty } : {}),
         train: {
           ...studentIds(tf, encoder, rows),
           // Unlabelled rows get a placeholder class 0 that `labelled` = 0 masks out of every hard-label term.

@@ -16,12 +16,15 @@ const trainKeys = {
   warmup_epochs: z.number().int().nonnegative(),
   decay: z.enum(['cosine', 'none']),
   patience: z.number().int().positive(),
+  /** Validate and keep an exponential moving average of the weights, updated every step (Keras' ema_momentum); 0 = the weights as trained. */
+  ema_momentum: z.number().min(0).lt(1),
 };
 const trainSchema = z.strictObject({
   ...trainKeys,
   warmup_epochs: trainKeys.warmup_epochs.default(0),
   decay: trainKeys.decay.default('none'),
   patience: trainKeys.patience.default(3),
+  ema_momentum: trainKeys.ema_momentum.default(0),
 });
 /** Some keys of a train section, no defaults: what they leave out stays as the section has it. */
 const trainOverrides = z.strictObject(trainKeys).partial().optional();
@@ -86,7 +89,17 @@ export const studentModelSchema = z.strictObject({
 });
 export type StudentModel = z.infer<typeof studentModelSchema>;
 
-const copiesCount = z.number().int().nonnegative();
+/** One value for every student size, or one per size: {tiny, small, base}. */
+function perSize<T extends z.ZodType>(value: T, expected: string) {
+  return z.union([value, z.strictObject({ tiny: value, small: value, base: value })], {
+    error: `expected ${expected}, or one per student size: {tiny: …, small: …, base: …}`,
+  });
+}
+
+/** The value of a perSize key for `size`. */
+export function forSize<T>(value: T | Record<StudentSize, T>, size: StudentSize): T {
+  return typeof value === 'object' && value !== null && size in value ? (value as Record<StudentSize, T>)[size] : (value as T);
+}
 
 export const mlParamsSchema = z.object({
   seed: z.number().int().nonnegative(),
@@ -126,9 +139,7 @@ export const mlParamsSchema = z.object({
   soft_labels: z.strictObject({
     augment: z.strictObject({
       /** Augmented sentences per training sentence: one count for every student size, or one per size (a larger student learns from a larger transfer set). */
-      copies: z.union([copiesCount, z.strictObject({ tiny: copiesCount, small: copiesCount, base: copiesCount })], {
-        error: 'expected a count (an integer ≥ 0) or one count per student size: {tiny: N, small: N, base: N}',
-      }),
+      copies: perSize(z.number().int().nonnegative(), 'a count (an integer ≥ 0)'),
       mask_prob: z.number().min(0).max(1),
       dropout_prob: z.number().min(0).max(1),
       ngram_prob: z.number().min(0).max(1),
@@ -157,6 +168,8 @@ export const mlParamsSchema = z.object({
     max_tokens: z.number().int().min(1).max(4096).default(256),
     /** encoder: the embedding table starts as the teacher's own piece embeddings reduced by PCA (tokenizer: encoder); random: uniform ±0.05. */
     init: z.enum(['encoder', 'random']).default('encoder'),
+    /** init: encoder: weight of an L2 penalty pulling the piece table back toward its start (L2-SP), on the mean squared drift over the start's variance; 0 = none. */
+    init_penalty: perSize(z.number().min(0), 'a weight ≥ 0').default(0),
     model: studentModelSchema.partial().default({}),
     train: trainSchema,
     /** Keys of `train` set for one size only, e.g. {base: {learning_rate: 0.01}}: the sizes overfit the transfer set at different rates. */
@@ -185,8 +198,7 @@ export type TrainParams = z.infer<typeof trainSchema>;
 
 /** soft_labels.augment.copies for the student size params.yaml picks. */
 export function augmentCopies(params: Pick<MlParams, 'soft_labels' | 'student'>): number {
-  const { copies } = params.soft_labels.augment;
-  return typeof copies === 'number' ? copies : copies[params.student.size];
+  return forSize(params.soft_labels.augment.copies, params.student.size);
 }
 
 /** Reads and validates `<root>/params.yaml` (what every ML stage calls first). */

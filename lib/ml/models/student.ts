@@ -4,8 +4,8 @@ import type { TrainingInputs } from '../data/train-data.js';
 import path from 'node:path';
 import { ENCODER_DIR, onnxFileFor, readEncoderFolder } from '../teacher/encoder-folder.js';
 import { onnxWordEmbeddings } from '../teacher/onnx-params.js';
-import { pcaEmbeddings } from './embedding-init.js';
-import type { MlParams } from '../params.js';
+import { pcaEmbeddings, pullTowardStart } from './embedding-init.js';
+import { forSize, type MlParams } from '../params.js';
 import { studentInput, type StudentInput } from '../text/student-tokenizer.js';
 import { buildStudent } from './models.js';
 import { saveLayersModel } from './model-io.js';
@@ -19,6 +19,12 @@ export interface StudentSpec {
   save: (model: tfTypes.LayersModel, dir: string) => Promise<void>;
   /** Input paths besides the splits and vocab that identify a checkpoint (the encoder's tokenizer). */
   extraInputs: string[];
+  /** `student.init_penalty`'s pull of the piece table toward its encoder start; absent when there is none. */
+  penalty?: (model: tfTypes.LayersModel) => () => tfTypes.Scalar;
+}
+
+function embeddingTable(model: tfTypes.LayersModel): tfTypes.Variable {
+  return model.layers.find((layer) => layer.getClassName() === 'Embedding')!.trainableWeights[0]!.read() as tfTypes.Variable;
 }
 
 /** The teacher's input piece embeddings reduced to `dim` by PCA, rows in the student's id order (null when the ONNX file has no such table). */
@@ -44,7 +50,7 @@ export function studentSpec(tf: Tf, root: string, params: MlParams, inputs: Trai
   const shape = { vocabSize: input.vocabSize, numClasses: inputs.labels.length };
   const build = (seed: number) => {
     const student = buildStudent(tf, model, { ...shape, seed });
-    if (initial) student.layers.find((layer) => layer.getClassName() === 'Embedding')!.setWeights([initial]);
+    if (initial) embeddingTable(student).assign(initial);
     return student;
   };
   // Dropout only trains: the student is saved as the same layers without it (dropout holds no weights).
@@ -62,10 +68,13 @@ export function studentSpec(tf: Tf, root: string, params: MlParams, inputs: Trai
   const count = probe.countParams();
   probe.dispose();
   checkSizeBudget(params.student, count, input.vocabSize);
+  const weight = forSize(params.student.init_penalty, params.student.size);
+  const penalty = initial && weight > 0 ? (trained: tfTypes.LayersModel) => pullTowardStart(tf, embeddingTable(trained), initial, weight) : undefined;
   return {
     input,
     build,
     save,
     extraInputs: params.student.tokenizer === 'encoder' ? [ENCODER_DIR] : [],
+    ...(penalty ? { penalty } : {}),
   };
 }

@@ -34,6 +34,8 @@ const stateSchema = z.strictObject({
   optimizer_names: z.array(z.string()),
   train_seconds: z.number().nonnegative(),
   weight_count: z.number().int().nonnegative(),
+  // Weights of the moving average (ema_momentum); 0 without one.
+  average_count: z.number().int().nonnegative(),
   specs: z.array(z.strictObject({ name: z.string(), shape: z.array(z.number().int()), dtype: z.enum(['float32', 'int32', 'bool']) })),
 });
 
@@ -81,8 +83,8 @@ export function trainingFingerprint(root: string, params: unknown, inputs: reado
 /**
  * Per-epoch checkpoints of one training stage under `dir` (artifacts/checkpoints/<name>): one
  * `member-<i>/` per model trained (ensemble members in order), each holding `state.json` (epoch,
- * history, early-stopping counter, fingerprint) and `tensors.bin` (weights, best weights and Adam
- * state in the tfjs weight encoding). Each member directory is replaced atomically.
+ * history, early-stopping counter, fingerprint) and `tensors.bin` (weights, best weights, Adam
+ * state and any moving average of the weights, in the tfjs weight encoding). Each member directory is replaced atomically.
  */
 export class CheckpointDir {
   constructor(
@@ -118,6 +120,7 @@ export class CheckpointDir {
       ...state.weights.map((tensor, i) => ({ name: `weights/${i}`, tensor })),
       ...state.bestWeights.map((tensor, i) => ({ name: `best/${i}`, tensor })),
       ...state.optimizer.map(({ tensor }, i) => ({ name: `optimizer/${i}`, tensor })),
+      ...(state.averageWeights ?? []).map((tensor, i) => ({ name: `average/${i}`, tensor })),
     ];
     const { data, specs } = await this.tf.io.encodeWeights(named);
     const json: z.infer<typeof stateSchema> = {
@@ -130,6 +133,7 @@ export class CheckpointDir {
       optimizer_names: state.optimizer.map(({ name }) => name),
       train_seconds: trainSeconds,
       weight_count: state.weights.length,
+      average_count: state.averageWeights?.length ?? 0,
       specs: specs.map(({ name, shape, dtype }) => ({ name, shape, dtype: dtype as 'float32' | 'int32' | 'bool' })),
     };
     await writeDirAtomic(path.join(this.dir, `${MEMBER_PREFIX}${member}`), (tmp) => {
@@ -156,6 +160,7 @@ export class CheckpointDir {
         bestLoss: json.best_loss ?? Infinity,
         weights: group('weights', json.weight_count),
         bestWeights: group('best', json.weight_count),
+        ...(json.average_count > 0 ? { averageWeights: group('average', json.average_count) } : {}),
         optimizer,
         accBeta: json.acc_beta,
       },

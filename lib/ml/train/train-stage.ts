@@ -32,6 +32,8 @@ export interface TrainableMember {
   frozenParams?: number;
   /** Its own schedule, instead of the job's (a transformer's head trains unlike a CNN). */
   trainParams?: TrainParams;
+  /** A regulariser of the built model's weights, added to the loss at every step. */
+  penalty?: (model: tfTypes.LayersModel) => () => tfTypes.Scalar;
 }
 
 /** A member used as it is, with nothing to train (a pretrained model with its own classification head). */
@@ -131,6 +133,7 @@ export async function runTrainingStage(tf: Tf, backend: BackendInfo, job: TrainJ
     let epochStart = performance.now();
     const history = await trainModel(tf, model, member.train, member.val, member.trainParams ?? job.trainParams, job.loss, seed, {
       ...(checkpoint ? { resume: checkpoint.state } : {}),
+      ...(member.penalty ? { penalty: member.penalty(model) } : {}),
       onEpoch: async (row, state) => {
         const epochSeconds = (performance.now() - epochStart) / 1000;
         seconds += epochSeconds;
@@ -141,7 +144,7 @@ export async function runTrainingStage(tf: Tf, backend: BackendInfo, job: TrainJ
         epochStart = performance.now();
       },
     });
-    if (checkpoint) tf.dispose([...checkpoint.state.weights, ...checkpoint.state.bestWeights]);
+    if (checkpoint) tf.dispose([...checkpoint.state.weights, ...checkpoint.state.bestWeights, ...(checkpoint.state.averageWeights ?? [])]);
     models.push(model);
     histories.push(history);
     trainSeconds += seconds;

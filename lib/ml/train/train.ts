@@ -35,6 +35,8 @@ export interface TrainState {
   bestLoss: number;
   weights: tfTypes.Tensor[];
   bestWeights: tfTypes.Tensor[];
+  /** The moving average of the weights (with `ema_momentum`); absent without one. */
+  averageWeights?: tfTypes.Tensor[];
   /** Adam's getWeights(): iteration count, first and second moments. */
   optimizer: { name: string; tensor: tfTypes.Tensor }[];
   /** Adam's β₁ᵗ and β₂ᵗ accumulators (see restoreOptimizer). */
@@ -46,6 +48,8 @@ export interface TrainHooks {
   resume?: TrainState;
   /** Called after every epoch with the row and the state to checkpoint (tensors are only valid during the call). */
   onEpoch?: (row: HistoryRow, state: TrainState) => void | Promise<void>;
+  /** A term added to the loss at every step (a regulariser on the weights). */
+  penalty?: () => tfTypes.Scalar;
 }
 
 export type LossFn = (logits: tfTypes.Tensor2D, batch: TrainData) => tfTypes.Scalar;
@@ -182,10 +186,53 @@ function epochBatches(order: Int32Array, size: number, lengths?: Int32Array): In
 }
 
 /**
+ * The exponential moving average of a model's weights (Polyak averaging, Keras' `use_ema`):
+ * updated after every step; `swapIn` runs a function with the average in the model's place.
+ */
+class WeightAverage {
+  private readonly average: tfTypes.Variable[];
+
+  constructor(
+    private readonly tf: Tf,
+    private readonly model: tfTypes.LayersModel,
+    private readonly momentum: number,
+    start: tfTypes.Tensor[] = model.getWeights(),
+  ) {
+    this.average = start.map((w) => tf.variable(w, false));
+  }
+
+  update(): void {
+    const m = this.momentum;
+    this.tf.tidy(() => this.model.weights.forEach((w, i) => this.average[i]!.assign(this.average[i]!.mul(m).add(w.read().mul(1 - m)))));
+  }
+
+  swapIn<T>(f: () => T): T {
+    const trained = this.model.getWeights().map((w) => w.clone());
+    this.model.setWeights(this.average);
+    try {
+      return f();
+    } finally {
+      this.model.setWeights(trained);
+      this.tf.dispose(trained);
+    }
+  }
+
+  values(): tfTypes.Tensor[] {
+    return this.average;
+  }
+
+  dispose(): void {
+    this.tf.dispose(this.average);
+  }
+}
+
+/**
  * Mini-batch Adam with a per-epoch learning-rate schedule and early stopping on validation loss;
  * the best epoch's weights are restored at the end. Shuffling uses `seed` + epoch, so runs repeat
  * exactly and a run resumed from `hooks.resume` continues the same sequence; dropout masks follow the
- * global batch step (epoch × batches per epoch + batch index) for the same reason.
+ * global batch step (epoch × batches per epoch + batch index) for the same reason. With
+ * `ema_momentum`, the moving average of the weights is what each epoch validates, what early
+ * stopping keeps and what the model holds at the end.
  */
 export async function trainModel(
   tf: Tf,
@@ -211,6 +258,8 @@ export async function trainModel(
     sinceBest = resume.sinceBest;
   }
   const trainSample = trainEvalSample(tf, train);
+  const average = p.ema_momentum > 0 ? new WeightAverage(tf, model, p.ema_momentum, resume?.averageWeights) : undefined;
+  const validated = <T>(f: () => T): T => (average ? average.swapIn(f) : f());
   for (let epoch = resume?.epoch ?? 0; epoch < p.epochs && sinceBest < p.patience; epoch++) {
     const lr = learningRate(p, epoch);
     (optimizer as unknown as { learningRate: number }).learningRate = lr;
@@ -223,18 +272,22 @@ export async function trainModel(
       setDropoutStep(tf, model, epoch * rows.length + b);
       const idx = tf.tensor1d(batchRows, 'int32');
       const batch = slice(tf, train, idx);
-      const value = optimizer.minimize(() => loss(model.apply(batch.ids, { training: true }) as tfTypes.Tensor2D, batch), true)!;
+      const value = optimizer.minimize(() => {
+        const batchLoss = loss(model.apply(batch.ids, { training: true }) as tfTypes.Tensor2D, batch);
+        return hooks.penalty ? (batchLoss.add(hooks.penalty()) as tfTypes.Scalar) : batchLoss;
+      }, true)!;
+      average?.update();
       lossSum += value.dataSync()[0]! * batch.ids.shape[0];
       tf.dispose([idx, batch.ids, batch.labels, batch.teacherLogits, batch.labelled, value]);
       await tf.nextFrame();
     }
-    const trainEval = evaluate(tf, model, trainSample);
-    const valEval = evaluate(tf, model, val);
+    const trainEval = validated(() => evaluate(tf, model, trainSample));
+    const valEval = validated(() => evaluate(tf, model, val));
     const row = { epoch: epoch + 1, loss: lossSum / n, accuracy: trainEval.accuracy, val_loss: valEval.loss, val_accuracy: valEval.accuracy, learning_rate: lr };
     history.push(row);
     if (valEval.loss < best.loss) {
       tf.dispose(best.weights);
-      best = { loss: valEval.loss, weights: model.getWeights().map((w) => w.clone()) };
+      best = { loss: valEval.loss, weights: validated(() => model.getWeights().map((w) => w.clone())) };
       sinceBest = 0;
     } else sinceBest++;
     if (onEpoch) {
@@ -248,6 +301,7 @@ export async function trainModel(
         weights: model.getWeights(),
         bestWeights: best.weights,
         optimizer: optimizerWeights,
+        ...(average ? { averageWeights: average.values() } : {}),
         accBeta: [acc.accBeta1.dataSync()[0]!, acc.accBeta2.dataSync()[0]!],
       });
       optimizerWeights[0]!.tensor.dispose(); // the iteration count is a fresh scalar; the moments are live variables
@@ -255,6 +309,7 @@ export async function trainModel(
   }
   model.setWeights(best.weights);
   tf.dispose(best.weights);
+  average?.dispose();
   if (trainSample !== train) tf.dispose([trainSample.ids, trainSample.labels, trainSample.teacherLogits, trainSample.labelled]);
   optimizer.dispose();
   return history;
