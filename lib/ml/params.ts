@@ -169,11 +169,11 @@ export const mlParamsSchema = z.object({
     /** encoder: the embedding table starts as the teacher's own piece embeddings reduced by PCA (tokenizer: encoder); random: uniform ±0.05. */
     init: z.enum(['encoder', 'random']).default('encoder'),
     /** init: encoder: weight of an L2 penalty pulling the piece table back toward its start (L2-SP), on the mean squared drift over the start's variance; 0 = none. */
-    init_penalty: perSize(z.number().min(0), 'a weight ≥ 0').default(0),
+    init_penalty: perSize(z.number().min(0), 'a weight ≥ 0').default({ tiny: 1, small: 0, base: 0 }),
     model: studentModelSchema.partial().default({}),
     train: trainSchema,
     /** Keys of `train` set for one size only, e.g. {base: {learning_rate: 0.01}}: the sizes overfit the transfer set at different rates. */
-    train_by_size: z.strictObject({ tiny: trainOverrides, small: trainOverrides, base: trainOverrides }).default({ tiny: { epochs: 8 } }),
+    train_by_size: z.strictObject({ tiny: trainOverrides, small: trainOverrides, base: trainOverrides }).default({ tiny: { epochs: 8, ema_momentum: 0.99 } }),
     temperature: z.number().positive(),
     alpha: z.number().min(0).max(1),
     loss: z.enum(['kl', 'mse']),

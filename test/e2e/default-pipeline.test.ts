@@ -87,7 +87,7 @@ describe('the default pipeline, end to end through `kd-pipeline run`', () => {
     await kd(root, ['run', '--json', '--set', 'student.size=tiny']);
   }, 600_000);
 
-  it('student.init reaches the student only: the baseline starts from a random table whatever it says', async () => {
+  it('student.init and init_penalty reach the student only: the baseline starts from a random table whatever they say', async () => {
     const changed = results((await kd(root, ['run', '--json', '--set', 'student.init=random'])).stdout);
     expect(Object.entries(changed).filter(([, r]) => r === 'ran').map(([n]) => n)).toEqual(['train-student', 'evaluate', 'export']);
     expect(changed['train-baseline']).toBe('skipped');
@@ -98,6 +98,15 @@ describe('the default pipeline, end to end through `kd-pipeline run`', () => {
     await kd(root, ['stage', 'train-baseline']);
     expect(weights().equals(before)).toBe(true);
     await kd(root, ['run', '--json', '--set', 'student.init=encoder']);
+
+    // init_penalty (tiny's default 1 pulls the piece table toward that start) is the student's alone too.
+    const student = () => readFileSync(join(root, 'artifacts', 'student', 'weights.bin'));
+    const pulled = student();
+    const free = results((await kd(root, ['run', '--json', '--set', 'student.init_penalty=0'])).stdout);
+    expect(Object.entries(free).filter(([, r]) => r === 'ran').map(([n]) => n)).toEqual(['train-student', 'evaluate', 'export']);
+    expect(student().equals(pulled)).toBe(false);
+    await kd(root, ['run', '--json', '--set', 'student.init_penalty={tiny: 1, small: 0, base: 0}']);
+    expect(student().equals(pulled)).toBe(true);
   }, 600_000);
 
   it('a 2×2 sweep over student keys trains only students, restores everything upstream, re-encodes nothing; apply checks the best out', async () => {

@@ -30,7 +30,7 @@ describe('models', () => {
   });
 
   it('student.train_by_size changes only the keys it names, for its size only', () => {
-    expect(params.student.train_by_size).toEqual({ tiny: { epochs: 8 } });
+    expect(params.student.train_by_size).toEqual({ tiny: { epochs: 8, ema_momentum: 0.99 } });
     const student = { ...params.student, train_by_size: { base: { learning_rate: 0.01 } } };
     expect(studentTrain({ ...student, size: 'base' })).toEqual({ ...params.student.train, learning_rate: 0.01 });
     expect(studentTrain({ ...student, size: 'small' })).toEqual(params.student.train);
