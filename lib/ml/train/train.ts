@@ -187,7 +187,10 @@ function epochBatches(order: Int32Array, size: number, lengths?: Int32Array): In
 
 /**
  * The exponential moving average of a model's weights (Polyak averaging, Keras' `use_ema`):
- * updated after every step; `swapIn` runs a function with the average in the model's place.
+ * updated after every step; `swapIn` runs a function with the average in the model's place. The
+ * momentum at global step t is min(momentum, (1 + t) / (10 + t)), as TensorFlow's
+ * ExponentialMovingAverage with num_updates: a short run (a baseline's few hundred steps) does
+ * not keep a share of its random start in the average.
  */
 class WeightAverage {
   private readonly average: tfTypes.Variable[];
@@ -201,8 +204,8 @@ class WeightAverage {
     this.average = start.map((w) => tf.variable(w, false));
   }
 
-  update(): void {
-    const m = this.momentum;
+  update(step: number): void {
+    const m = Math.min(this.momentum, (1 + step) / (10 + step));
     this.tf.tidy(() => this.model.weights.forEach((w, i) => this.average[i]!.assign(this.average[i]!.mul(m).add(w.read().mul(1 - m)))));
   }
 
@@ -276,7 +279,7 @@ export async function trainModel(
         const batchLoss = loss(model.apply(batch.ids, { training: true }) as tfTypes.Tensor2D, batch);
         return hooks.penalty ? (batchLoss.add(hooks.penalty()) as tfTypes.Scalar) : batchLoss;
       }, true)!;
-      average?.update();
+      average?.update(epoch * rows.length + b);
       lossSum += value.dataSync()[0]! * batch.ids.shape[0];
       tf.dispose([idx, batch.ids, batch.labels, batch.teacherLogits, batch.labelled, value]);
       await tf.nextFrame();
