@@ -89,6 +89,19 @@ describe('trainModel', () => {
     expect(values(resumed)).toEqual(values(full));
   });
 
+  it('a short run\'s moving average holds next to nothing of the random start (the momentum warms up with the step count)', async () => {
+    const q = { ...p, patience: 8 }; // 8 epochs of 8 steps: at momentum 0.99 without a warm-up, half the average would still be the start
+    const flat = (w: number[][]) => w.flat();
+    const distance = (a: number[], b: number[]) => Math.hypot(...a.map((x, i) => x - b[i]!));
+    const start = flat(values(poolStudent()));
+    const plain = poolStudent();
+    const plainHistory = await trainModel(tf, plain, data(120, 0), data(40, 1), q, hardLoss, 3);
+    expect(plainHistory.at(-1)!.val_loss).toBe(Math.min(...plainHistory.map((row) => row.val_loss))); // plain keeps its last weights
+    const averaged = poolStudent();
+    await trainModel(tf, averaged, data(120, 0), data(40, 1), { ...q, ema_momentum: 0.99 }, hardLoss, 3);
+    expect(distance(flat(values(averaged)), flat(values(plain)))).toBeLessThan(0.2 * distance(start, flat(values(plain))));
+  });
+
   it('a penalty pulling the embedding table toward its start keeps it there', async () => {
     const drift = async (weight: number) => {
       const model = poolStudent();
