@@ -97,8 +97,8 @@ function perSize<T extends z.ZodType>(value: T, expected: string) {
 }
 
 /** The value of a perSize key for `size`. */
-export function forSize<T>(value: T | Record<StudentSize, T>, size: StudentSize): T {
-  return typeof value === 'object' && value !== null && size in value ? (value as Record<StudentSize, T>)[size] : (value as T);
+export function forSize(value: number | Record<StudentSize, number>, size: StudentSize): number {
+  return typeof value === 'number' ? value : value[size];
 }
 
 export const mlParamsSchema = z.object({

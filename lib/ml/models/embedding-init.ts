@@ -4,7 +4,7 @@ import type { Tf } from '../backend/backend.js';
 // Subspace iterations for the principal directions: ample for a 384 × 384 covariance.
 const ITERATIONS = 40;
 /** Global standard deviation of the initial table: a few times the random initialiser's (uniform ±0.05), so training refines it rather than erasing it. */
-export const INIT_STD = 0.1;
+const INIT_STD = 0.1;
 
 /**
  * L2-SP (Li et al. 2018): `weight` × the mean squared drift of `table` from `start`, over the

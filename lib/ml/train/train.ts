@@ -262,7 +262,6 @@ export async function trainModel(
   }
   const trainSample = trainEvalSample(tf, train);
   const average = p.ema_momentum > 0 ? new WeightAverage(tf, model, p.ema_momentum, resume?.averageWeights) : undefined;
-  const validated = <T>(f: () => T): T => (average ? average.swapIn(f) : f());
   for (let epoch = resume?.epoch ?? 0; epoch < p.epochs && sinceBest < p.patience; epoch++) {
     const lr = learningRate(p, epoch);
     (optimizer as unknown as { learningRate: number }).learningRate = lr;
@@ -284,13 +283,14 @@ export async function trainModel(
       tf.dispose([idx, batch.ids, batch.labels, batch.teacherLogits, batch.labelled, value]);
       await tf.nextFrame();
     }
-    const trainEval = validated(() => evaluate(tf, model, trainSample));
-    const valEval = validated(() => evaluate(tf, model, val));
+    // One swap for both scores: with an average, it is what the epoch validates.
+    const scores = () => ({ trainEval: evaluate(tf, model, trainSample), valEval: evaluate(tf, model, val) });
+    const { trainEval, valEval } = average ? average.swapIn(scores) : scores();
     const row = { epoch: epoch + 1, loss: lossSum / n, accuracy: trainEval.accuracy, val_loss: valEval.loss, val_accuracy: valEval.accuracy, learning_rate: lr };
     history.push(row);
     if (valEval.loss < best.loss) {
       tf.dispose(best.weights);
-      best = { loss: valEval.loss, weights: validated(() => model.getWeights().map((w) => w.clone())) };
+      best = { loss: valEval.loss, weights: (average ? average.values() : model.getWeights()).map((w) => w.clone()) };
       sinceBest = 0;
     } else sinceBest++;
     if (onEpoch) {
